@@ -1,0 +1,24 @@
+/*
+ * hash.h: the keyed string hash every table in libintern uses.
+ *
+ * SipHash-1-3 (as CPython and Rust ship it) under a 128-bit key chosen per
+ * process from the OS's random source, so an attacker who controls the
+ * strings cannot predict collisions.  INTERN_HASH_SEED in the environment
+ * (read once, at load time) fixes the key for reproducible runs.
+ */
+#ifndef INTERN_HASH_H
+#define INTERN_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* SipHash-c-d of `len` bytes under `key`; `crounds`/`drounds` are the
+ * compression and finalization round counts (1 and 3 for SipHash-1-3). */
+uint64_t intern__siphash(const uint64_t key[2], const void *data, size_t len,
+			 int crounds, int drounds);
+
+/* The process-wide keyed hash of a string's bytes (SipHash-1-3, folded to
+ * 32 bits).  Thread-safe: the key is written once before main(). */
+uint32_t intern__hash(const void *data, size_t len);
+
+#endif

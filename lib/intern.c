@@ -1,0 +1,188 @@
+/*
+ * intern.c: the interning operations of the public API: CPython's three
+ * reference-stealing calls (intern_mortal, intern_immortal, intern_static),
+ * sys.intern() on bytes, and lookup-only.
+ *
+ * Every route funnels into intern_content(): a lock-free lookup first (the
+ * hit path: an RCU read-side section, a probe, at most one atomic increment
+ * for a mortal result, no allocation), then find-or-insert under one shard
+ * lock (table.c).  One-byte and empty strings never reach a table: every
+ * route returns the built-in singleton for them first.
+ */
+#include <errno.h>
+
+#include "hash.h"
+#include "intern-private.h"
+
+static int check_bytes(const char *data, size_t len)
+{
+	if (!data && len)
+		return -EINVAL;
+	if (len > INTERN_STR_MAX_LEN)
+		return -EOVERFLOW;
+	return 0;
+}
+
+/*
+ * The canonical string for these bytes in `interp`, interned in `state` if
+ * absent.  `cand`, if not NULL, is a string the caller holds that may become
+ * canonical (NOT_INTERNED and dynamic, or static for IMMORTAL_STATIC); the
+ * caller's reference to it is not consumed.  Returns a new reference (when
+ * it returns `cand`, the caller's reference to `cand` is that reference),
+ * or NULL with errno set.
+ */
+static struct intern_str *intern_content(struct intern_interp *interp, const char *data,
+					 size_t len, uint32_t hash, struct intern_str *cand,
+					 int state)
+{
+	struct intern_str *fresh = NULL, *r;
+
+	if (state != INTERN_IMMORTAL_STATIC) {
+		r = intern__table_lookup(interp, hash, data, len);
+		if (r) {
+			if (state == INTERN_IMMORTAL && !intern__is_static(r) &&
+			    intern__state(r) == INTERN_MORTAL)
+				intern__table_immortalize(interp, r);
+			return r;
+		}
+	}
+	for (;;) {
+		struct intern_str *use = cand;
+		int err = 0;
+
+		if (!use) {
+			if (!fresh)
+				fresh = intern__str_alloc(data, len, hash);
+			if (!fresh)
+				return NULL; /* errno is ENOMEM */
+			use = fresh;
+		}
+		r = intern__table_intern(interp, hash, use, state, &err);
+		if (r) {
+			if (fresh && r != fresh)
+				intern__str_destroy(fresh); /* never published */
+			return r;
+		}
+		if (err == -EAGAIN && cand) {
+			/* Another interpreter owns `cand` now: intern a copy. */
+			cand = NULL;
+			continue;
+		}
+		if (fresh)
+			intern__str_destroy(fresh);
+		errno = -err;
+		return NULL;
+	}
+}
+
+/* intern_mortal and intern_immortal: `state` is the one asked for. */
+static int intern_ref(struct intern_interp *interp, struct intern_str **p, int state)
+{
+	struct intern_str *s, *r;
+	uint8_t st;
+
+	if (!interp || !p || !*p)
+		return -EINVAL;
+	s = *p;
+	if (s->ob_len <= 1) {
+		*p = intern__singleton(intern__data(s), s->ob_len);
+		intern_str_decref(s);
+		return 0;
+	}
+	st = intern__state(s);
+	if (intern__is_static(s)) {
+		/* Statics enter the state machine through intern_static only. */
+		if (st != INTERN_IMMORTAL_STATIC)
+			return -EINVAL;
+		r = intern_content(interp, intern__data(s), s->ob_len,
+				   intern__hash(intern__data(s), s->ob_len), s,
+				   INTERN_IMMORTAL_STATIC);
+		if (!r)
+			return -errno;
+		*p = r; /* s or this interpreter's own canonical string */
+		return 0;
+	}
+	if (st != INTERN_NOT_INTERNED &&
+	    __atomic_load_n(&s->ob_owner, __ATOMIC_RELAXED) == interp->id) {
+		/* Already canonical here; only MORTAL -> IMMORTAL remains. */
+		if (state == INTERN_IMMORTAL && st == INTERN_MORTAL)
+			intern__table_immortalize(interp, s);
+		return 0;
+	}
+	/* Not interned (s may become canonical), or interned elsewhere (this
+	 * interpreter needs its own canonical string). */
+	r = intern_content(interp, intern__data(s), s->ob_len, s->ob_hash,
+			   st == INTERN_NOT_INTERNED ? s : NULL, state);
+	if (!r)
+		return -errno;
+	if (r != s)
+		intern_str_decref(s); /* the stolen reference */
+	*p = r;
+	return 0;
+}
+
+INTERN_API int intern_mortal(struct intern_interp *interp, struct intern_str **p)
+{
+	return intern_ref(interp, p, INTERN_MORTAL);
+}
+
+INTERN_API int intern_immortal(struct intern_interp *interp, struct intern_str **p)
+{
+	return intern_ref(interp, p, INTERN_IMMORTAL);
+}
+
+INTERN_API int intern_static(struct intern_interp *interp, struct intern_str **p)
+{
+	struct intern_str *s, *r;
+
+	if (!interp || !p || !*p)
+		return -EINVAL;
+	s = *p;
+	if (!intern__is_static(s))
+		return -EINVAL; /* CPython: InternStatic on a dynamic string */
+	if (s->ob_len <= 1) {
+		*p = intern__singleton(intern__data(s), s->ob_len);
+		return 0;
+	}
+	r = intern_content(interp, intern__data(s), s->ob_len,
+			   intern__hash(intern__data(s), s->ob_len), s, INTERN_IMMORTAL_STATIC);
+	if (!r)
+		return -errno;
+	if (r != s) {
+		intern_str_decref(r);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+INTERN_API struct intern_str *intern_bytes(struct intern_interp *interp, const char *data,
+					   size_t len)
+{
+	int rc = interp ? check_bytes(data, len) : -EINVAL;
+
+	if (rc < 0) {
+		errno = -rc;
+		return NULL;
+	}
+	if (len <= 1)
+		return intern__singleton(data, len);
+	return intern_content(interp, data, len, intern__hash(data, len), NULL, INTERN_MORTAL);
+}
+
+INTERN_API struct intern_str *intern_lookup(struct intern_interp *interp, const char *data,
+					    size_t len)
+{
+	int rc = interp ? check_bytes(data, len) : -EINVAL;
+	struct intern_str *r;
+
+	if (rc < 0) {
+		errno = -rc;
+		return NULL;
+	}
+	if (len <= 1)
+		return intern__singleton(data, len);
+	r = intern__table_lookup(interp, intern__hash(data, len), data, len);
+	if (!r)
+		errno = ENOENT;
+	return r;
+}

@@ -1,0 +1,150 @@
+/*
+ * interp.c: interpreters (isolated interning domains) and the registry that
+ * lets a dying string find its interpreter.
+ *
+ * A string header has room for a 16-bit owner id, not a pointer (the header
+ * is 16 bytes, see include/intern.h), so interpreters live in a process-wide
+ * registry indexed by id.  Lookups of the registry happen only on the death
+ * of a mortal string, inside an RCU read-side section; creation and freeing
+ * take `registry_lock`, a mutex that is never on a lookup or insert path.
+ *
+ * Freeing an interpreter, in order:
+ *   1. sweep its table shard by shard under each shard lock: mortal strings
+ *      become NOT_INTERNED, immortal ones are freed (table.c);
+ *   2. unpublish it from the registry;
+ *   3. wait for a grace period: every killer that found it in the registry
+ *      (and may be waiting on a shard lock) has finished;
+ *   4. free the shards and give the id back.
+ * A killer that finds the registry slot empty (or reused by a newer
+ * interpreter) unlinks nothing: its string is no longer in any table, or is
+ * NOT_INTERNED, and removal is by identity.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "intern-private.h"
+#include "rcu.h"
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct intern_interp *registry[INTERN_INTERP_MAX + 1]; /* [0] unused */
+static unsigned char id_taken[INTERN_INTERP_MAX + 1];
+static unsigned next_id = 1;
+
+static int alloc_id(struct intern_interp *interp)
+{
+	int rc = -EMFILE;
+
+	pthread_mutex_lock(&registry_lock);
+	for (unsigned n = 0; n < INTERN_INTERP_MAX; n++) {
+		unsigned id = next_id;
+
+		next_id = next_id == INTERN_INTERP_MAX ? 1 : next_id + 1;
+		if (!id_taken[id]) {
+			id_taken[id] = 1;
+			interp->id = (uint16_t)id;
+			/* Release: the interpreter is fully built before a
+			 * killer can find it. */
+			__atomic_store_n(&registry[id], interp, __ATOMIC_RELEASE);
+			rc = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return rc;
+}
+
+INTERN_API void intern_config_init(struct intern_config *config)
+{
+	if (!config)
+		return;
+	memset(config, 0, sizeof(*config));
+	config->shards = INTERN_SHARDS_DEFAULT;
+}
+
+INTERN_API struct intern_interp *intern_interp_new(const struct intern_config *config)
+{
+	struct intern_config cfg;
+	struct intern_interp *interp;
+	unsigned bits = 0;
+	int rc;
+
+	intern_config_init(&cfg);
+	if (config) {
+		cfg = *config;
+		if (cfg.shards == 0)
+			cfg.shards = INTERN_SHARDS_DEFAULT;
+	}
+	if (cfg.shards > INTERN_SHARDS_MAX || (cfg.shards & (cfg.shards - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while ((1u << bits) < cfg.shards)
+		bits++;
+
+	interp = intern__calloc(1, sizeof(*interp));
+	if (!interp)
+		goto nomem;
+	interp->config = cfg;
+	interp->nshards = cfg.shards;
+	interp->shard_shift = 32 - bits;
+	interp->shards = intern__calloc_aligned(INTERN_CACHELINE, cfg.shards,
+						sizeof(*interp->shards));
+	if (!interp->shards)
+		goto nomem;
+	for (unsigned k = 0; k < cfg.shards; k++)
+		pthread_mutex_init(&interp->shards[k].lock, NULL);
+	rc = alloc_id(interp);
+	if (rc < 0) {
+		intern__free(interp->shards);
+		intern__free(interp);
+		errno = -rc;
+		return NULL;
+	}
+	return interp;
+nomem:
+	if (interp)
+		intern__free(interp->shards);
+	intern__free(interp);
+	errno = ENOMEM;
+	return NULL;
+}
+
+INTERN_API void intern_interp_free(struct intern_interp *interp)
+{
+	if (!interp)
+		return;
+	intern__table_teardown(interp);                               /* 1 */
+	pthread_mutex_lock(&registry_lock);
+	__atomic_store_n(&registry[interp->id], NULL, __ATOMIC_RELEASE); /* 2 */
+	pthread_mutex_unlock(&registry_lock);
+	intern__synchronize();                                        /* 3 */
+	pthread_mutex_lock(&registry_lock);
+	id_taken[interp->id] = 0;                                     /* 4 */
+	pthread_mutex_unlock(&registry_lock);
+	for (unsigned k = 0; k < interp->nshards; k++)
+		pthread_mutex_destroy(&interp->shards[k].lock);
+	intern__free(interp->shards);
+	intern__free(interp);
+}
+
+void intern__release_mortal(struct intern_str *s)
+{
+	struct intern_interp *interp;
+
+	intern__read_lock();
+	/* Acquire: pairs with alloc_id's release, the interpreter is built. */
+	interp = __atomic_load_n(&registry[__atomic_load_n(&s->ob_owner, __ATOMIC_RELAXED)],
+				 __ATOMIC_ACQUIRE);
+	if (interp)
+		intern__table_remove(interp, s);
+	intern__read_unlock();
+	/* Rule R4: unlinked (or replaced) above, freed after a grace period. */
+	intern__defer_free(s);
+}
+
+INTERN_API void intern_barrier(void)
+{
+	intern__barrier();
+}

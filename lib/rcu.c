@@ -1,0 +1,141 @@
+/*
+ * rcu.c: lazy RCU reader registration and batched deferred frees.
+ *
+ * Registration.  liburcu's memb flavor needs every reader thread
+ * registered, and registering twice aborts.  We register a thread the
+ * first time it enters a read-side section, unless the application already
+ * did (liburcu's own per-thread `registered` flag tells us), and
+ * unregister it from a pthread key destructor when it exits.  Before
+ * unregistering we hand the thread's pending free batch to call_rcu, which
+ * needs a registered caller.
+ *
+ * Deferred frees.  A mortal string that dies must outlive every lookup that
+ * may still be reading it: it is freed after a grace period.  One call_rcu
+ * per string costs an allocation-free but cross-thread hand-off per death;
+ * ANCHORS.md measured that this dominates mortal churn.  So each thread
+ * collects dead strings in a batch of BATCH_SIZE and queues the whole batch
+ * with one call_rcu.  A thread that stops working holds at most
+ * BATCH_SIZE - 1 dead strings until it exits or calls intern_barrier().
+ */
+#include "rcu.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "alloc.h"
+#include "intern-private.h"
+
+#define BATCH_SIZE 128
+
+struct free_batch {
+	struct rcu_head rcu;
+	unsigned count;
+	void *objs[BATCH_SIZE];
+};
+
+#ifdef INTERN_TSAN
+char intern__tsan_grace;
+#endif
+
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+static __thread int registered_by_us;
+static __thread struct free_batch *pending;
+
+static void free_batch_cb(struct rcu_head *head)
+{
+	struct free_batch *b = caa_container_of(head, struct free_batch, rcu);
+
+	/* The grace period has passed: every read-side section that could
+	 * see these objects has ended (the edge TSan cannot see). */
+	INTERN_TSAN_ACQUIRE(&intern__tsan_grace);
+	INTERN_TSAN_ACQUIRE(b);
+	for (unsigned i = 0; i < b->count; i++)
+		intern__str_destroy(b->objs[i]);
+	intern__free(b);
+}
+
+static void queue_pending(void)
+{
+	struct free_batch *b = pending;
+
+	if (!b)
+		return;
+	pending = NULL;
+	if (b->count == 0) {
+		intern__free(b);
+		return;
+	}
+	/* The batch's contents were written by this thread; the callback
+	 * runs on liburcu's call_rcu thread through a queue TSan cannot see. */
+	INTERN_TSAN_RELEASE(b);
+	urcu_memb_call_rcu(&b->rcu, free_batch_cb);
+}
+
+static void on_thread_exit(void *arg)
+{
+	(void)arg;
+	if (!registered_by_us)
+		return;
+	queue_pending();
+	urcu_memb_unregister_thread();
+	registered_by_us = 0;
+}
+
+static void make_exit_key(void)
+{
+	if (pthread_key_create(&exit_key, on_thread_exit) != 0)
+		intern__die("rcu: cannot create the thread-exit key");
+}
+
+void intern__rcu_register_slow(void)
+{
+	pthread_once(&exit_key_once, make_exit_key);
+	urcu_memb_register_thread();
+	registered_by_us = 1;
+	/* A non-NULL value makes the destructor run at thread exit. */
+	if (pthread_setspecific(exit_key, (void *)1) != 0)
+		intern__die("rcu: cannot arm the thread-exit handler");
+}
+
+void intern__synchronize(void)
+{
+	if (!URCU_TLS(urcu_memb_reader).registered)
+		intern__rcu_register_slow();
+	urcu_memb_synchronize_rcu();
+}
+
+void intern__defer_free(void *obj)
+{
+#ifdef INTERN_BUSTED_NO_GRACE
+	/* Broken on purpose: no grace period, concurrent lookups may still be
+	 * reading `obj`. */
+	intern__str_destroy(obj);
+	return;
+#endif
+	if (!URCU_TLS(urcu_memb_reader).registered)
+		intern__rcu_register_slow();
+	if (!pending) {
+		pending = intern__malloc(sizeof(*pending));
+		if (!pending) {
+			/* Out of memory: wait for the grace period here. */
+			urcu_memb_synchronize_rcu();
+			INTERN_TSAN_ACQUIRE(&intern__tsan_grace);
+			intern__str_destroy(obj);
+			return;
+		}
+		pending->count = 0;
+	}
+	pending->objs[pending->count++] = obj;
+	if (pending->count == BATCH_SIZE)
+		queue_pending();
+}
+
+void intern__barrier(void)
+{
+	if (!URCU_TLS(urcu_memb_reader).registered)
+		intern__rcu_register_slow();
+	queue_pending();
+	urcu_memb_barrier();
+}

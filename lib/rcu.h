@@ -1,0 +1,76 @@
+/*
+ * rcu.h: libintern's glue to liburcu (memb flavor).
+ *
+ * Three jobs: (1) lazy reader registration, so application threads need no
+ * ceremony; (2) read-side critical sections for table lookups; (3) deferred
+ * freeing of dead strings in per-thread batches, one call_rcu per batch
+ * rather than per string.
+ *
+ * ThreadSanitizer cannot see liburcu's grace periods (Debian's liburcu is
+ * not instrumented, see TOOLCHAIN.md), so we tell it what they mean: every
+ * read-side section ends with a release on `intern__tsan_grace`, and every
+ * free that follows a grace period starts with an acquire on it.  A free
+ * that skips the grace period (the busted no_grace build) has no such edge,
+ * so TSan still reports it.
+ */
+#ifndef INTERN_RCU_H
+#define INTERN_RCU_H
+
+#ifndef INTERN_NO_LGPL_URCU
+#define _LGPL_SOURCE /* inline read-side primitives: 0.6 ns lock+unlock */
+#endif
+#include <urcu/urcu-memb.h>
+#include <urcu/static/urcu-memb.h> /* the reader's `registered` flag */
+
+#if defined(__SANITIZE_THREAD__)
+#define INTERN_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define INTERN_TSAN 1
+#endif
+#endif
+
+#ifdef INTERN_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+extern char intern__tsan_grace;
+#define INTERN_TSAN_ACQUIRE(p) __tsan_acquire((void *)(p))
+#define INTERN_TSAN_RELEASE(p) __tsan_release((void *)(p))
+#else
+#define INTERN_TSAN_ACQUIRE(p) ((void)0)
+#define INTERN_TSAN_RELEASE(p) ((void)0)
+#endif
+
+/* Registers the calling thread with liburcu; out of line, once a thread. */
+void intern__rcu_register_slow(void);
+
+static inline void intern__read_lock(void)
+{
+	if (__builtin_expect(!URCU_TLS(urcu_memb_reader).registered, 0))
+		intern__rcu_register_slow();
+	urcu_memb_read_lock();
+}
+
+static inline void intern__read_unlock(void)
+{
+	INTERN_TSAN_RELEASE(&intern__tsan_grace);
+	urcu_memb_read_unlock();
+}
+
+/* Wait for a grace period.  Not inside a read-side section. */
+void intern__synchronize(void);
+
+/*
+ * Free `obj` with intern__free() once every read-side section that might
+ * see it has ended.  Batched per thread; never fails (out of memory falls
+ * back to waiting for a grace period here).  `poison` runs just before the
+ * free, in the freeing thread, for checking builds.  Not inside a read-side
+ * section.
+ */
+void intern__defer_free(void *obj);
+
+/* Hand this thread's partial batch to RCU, then wait for every callback
+ * queued so far.  Not inside a read-side section. */
+void intern__barrier(void);
+
+#endif

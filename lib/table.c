@@ -1,0 +1,730 @@
+/*
+ * table.c: an interpreter's sharded dynamic table, and the mortal-removal
+ * protocol.
+ *
+ * ========================================================================
+ * Layout
+ * ========================================================================
+ *
+ * The table is split into 2^k shards by the top k bits of the string's
+ * 32-bit keyed hash.  A shard is an open-addressing array of 8-byte slots
+ * with linear probing.  A slot is EMPTY (0), a TOMBSTONE (1), or a pointer
+ * to a string with a 16-bit tag in its top 16 bits (x86-64 and AArch64 user
+ * addresses fit in 48 bits; intern__table_intern checks).  The tag is a mix
+ * of the hash, so a probe compares tags in the slot array and touches a
+ * string only when its tag matches: the cache-miss case (ANCHORS.md, "slot
+ * layout decides") costs one miss for the array and one for the string.
+ *
+ * Readers (lookups) take no lock: they run inside an RCU read-side section,
+ * load the shard's array pointer with acquire, then load slots with acquire.
+ * Writers (insert, remove, rebuild) hold the shard's mutex.  Writers store a
+ * slot with release after the string is fully initialized, and publish a
+ * rebuilt array with release; the array they replace is freed with
+ * call_rcu, after every reader that could hold it has left.  There is no
+ * global lock anywhere on the insert path; a mutex per shard, not a
+ * spinlock, because a preempted spinlock holder stalls every spinner on an
+ * oversubscribed machine (ANCHORS.md: 16 threads on 2 cores).
+ *
+ * The array grows (or is rebuilt in place of its tombstones) when live
+ * entries plus tombstones would pass 3/4 of the slots, to twice the live
+ * count; it shrinks when live entries fall below 1/8 of the slots.
+ *
+ * ========================================================================
+ * The mortal-removal protocol
+ * ========================================================================
+ *
+ * A MORTAL string is held by the table without a counted reference
+ * (CPython: "the references from the dict are excluded").  Its count is the
+ * number of references the application holds.  When that count reaches 0
+ * the string must leave the table while other threads may be looking it up.
+ *
+ * Rules:
+ *
+ *  R1. Zero is terminal.  Once ob_refcnt reaches 0 nobody holds the string,
+ *      and no path may raise the count from 0: a lookup that finds a MORTAL
+ *      string takes its reference with get-unless-zero (a CAS loop that
+ *      fails on 0; the Linux kernel's kref_get_unless_zero).  A failed
+ *      attempt treats the entry as absent.
+ *
+ *  R2. The thread whose decrement took the count to 0 ("the killer") owns
+ *      the string: it unlinks it from the table under the shard lock, by
+ *      identity (the slot holding this pointer, never "the entry with these
+ *      bytes", which may by then be a newer canonical string: Ruby Bug
+ *      #21172), and then frees it after an RCU grace period.  Only the
+ *      killer frees it.
+ *
+ *  R3. A writer that, under the shard lock, finds an entry with the wanted
+ *      bytes whose count is 0 (dying, its killer not yet through the lock)
+ *      replaces that slot in place with the new canonical string.  The
+ *      killer then finds no slot holding its pointer and unlinks nothing.
+ *      A rebuild drops dying entries the same way.  So the table never
+ *      holds two entries with equal bytes, and never spins waiting for a
+ *      death (Rust internment's `new` spins).
+ *
+ *  R4. The string's memory is freed only after a grace period that starts
+ *      after it was unlinked (or replaced), so every reader that loaded the
+ *      slot before that is done: its get-unless-zero read valid memory.
+ *
+ * Why it is safe:
+ *
+ *  (a) No lookup returns a dead string.  Increments and the killer's
+ *      decrement are atomic read-modify-writes on one location, so they are
+ *      totally ordered.  If the killer's 1->0 comes first, every later
+ *      get-unless-zero sees 0 and fails (R1); if an increment comes first,
+ *      the count was not the last reference and there is no killer.
+ *      The memory a reader inspects is valid because it loaded the slot
+ *      inside a read-side section that the free waits for (R4).
+ *
+ *  (b) Equal content, one object, at every instant.  Two references held
+ *      at the same time to strings with equal bytes are references with
+ *      count >= 1 each.  A string with count >= 1 is in its slot (it leaves
+ *      only when dying, R2/R3).  Inserts of equal bytes serialize on the
+ *      shard lock and re-probe under it, and the probe sees live entries
+ *      (the lock orders it after every earlier insert), so a second live
+ *      entry with equal bytes is never created.  A reader never gets a
+ *      reference to a replaced (dying) string by (a).
+ *
+ *  (c) Re-interning after death gets a fresh, correct object: the dying
+ *      entry is skipped by readers (R1) and replaced by writers (R3); the
+ *      killer's unlink by identity cannot remove the newcomer (R2).
+ *
+ *  (d) The killer races with no one for the free: the count cannot rise
+ *      again (R1), immortalization needs a counted reference (so it never
+ *      meets a count of 0), and interpreter teardown (interp.c) only flips
+ *      live MORTAL entries to NOT_INTERNED, never frees them.
+ *
+ * Ordering summary: (A) slot store-release after the string's fields;
+ * slot load-acquire before reading them.  (B) array pointer store-release
+ * after the array is filled; load-acquire before probing.  (C) the count's
+ * final decrement is a release, and the killer's acquire fence orders it
+ * before the unlink and the free.  (D) unlink (or replacement) happens
+ * before call_rcu / the batch hand-off, so the grace period covers every
+ * reader that saw the string.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "hash.h"
+#include "intern-private.h"
+#include "rcu.h"
+
+/* ------------------------------------------------------------------------
+ * Slots
+ * ---------------------------------------------------------------------- */
+
+#define SLOT_EMPTY ((uintptr_t)0)
+#define SLOT_TOMB ((uintptr_t)1)
+#define SLOT_PTR_BITS 48
+#define SLOT_PTR_MASK ((((uintptr_t)1) << SLOT_PTR_BITS) - 1)
+
+#define TABLE_MIN_SLOTS 8u
+#define TABLE_SHRINK_MIN 64u
+
+struct intern__table {
+	struct rcu_head rcu;
+	uint32_t mask; /* slots - 1 */
+	uintptr_t slots[];
+};
+
+/* A 16-bit tag mixed from all 32 hash bits, so entries that share a home
+ * bucket (equal low bits) still differ in their tags. */
+static inline uint16_t tag_of(uint32_t hash)
+{
+	return (uint16_t)(((uint64_t)hash * 0x9e3779b97f4a7c15ULL) >> 48);
+}
+
+static inline uintptr_t slot_make(const struct intern_str *s, uint16_t tag)
+{
+	return (uintptr_t)s | ((uintptr_t)tag << SLOT_PTR_BITS);
+}
+
+static inline struct intern_str *slot_str(uintptr_t v)
+{
+	return (struct intern_str *)(v & SLOT_PTR_MASK);
+}
+
+static inline uint16_t slot_tag(uintptr_t v)
+{
+	return (uint16_t)(v >> SLOT_PTR_BITS);
+}
+
+static inline bool slot_is_entry(uintptr_t v)
+{
+	return v > SLOT_TOMB;
+}
+
+static inline bool same_bytes(const struct intern_str *s, const char *data, size_t len)
+{
+	return s->ob_len == len && memcmp(intern__data(s), data, len) == 0;
+}
+
+/* The hash an entry was filed under.  Static strings are laid out by the
+ * compiler, which cannot know the per-process key, so theirs is computed. */
+static inline uint32_t entry_hash(const struct intern_str *s)
+{
+	if (intern__is_static(s))
+		return intern__hash(intern__data(s), s->ob_len);
+	return s->ob_hash;
+}
+
+/* ------------------------------------------------------------------------
+ * References
+ * ---------------------------------------------------------------------- */
+
+/* Rule R1: take a reference unless the count already reached 0. */
+static inline bool ref_get_unless_zero(struct intern_str *s)
+{
+	uint32_t c = __atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED);
+
+	do {
+		if (c == 0)
+			return false;
+		/* Relaxed: the bytes we go on to read are immutable and were
+		 * published by the slot's release store; the count only needs
+		 * atomicity against the killer's decrement (total order on
+		 * one location). */
+	} while (!__atomic_compare_exchange_n(&s->ob_refcnt, &c, c + 1, true,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return true;
+}
+
+/* A reference to an entry found by a reader: free for immortal and static
+ * strings (nothing is written), get-unless-zero for mortal ones. */
+static inline bool take_ref(struct intern_str *s)
+{
+	if (intern__is_static(s) || intern__state(s) >= INTERN_IMMORTAL)
+		return true;
+#ifdef INTERN_BUSTED_REVIVE
+	/* Broken on purpose: revives a string whose count reached 0. */
+	__atomic_fetch_add(&s->ob_refcnt, 1, __ATOMIC_RELAXED);
+	return true;
+#else
+	return ref_get_unless_zero(s);
+#endif
+}
+
+/* A MORTAL entry whose count reached 0: its killer is on the way (R2). */
+static inline bool is_dying(const struct intern_str *s)
+{
+	return !intern__is_static(s) && intern__state(s) == INTERN_MORTAL &&
+	       __atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED) == 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Arrays
+ * ---------------------------------------------------------------------- */
+
+static struct intern__table *table_new(uint32_t nslots)
+{
+	struct intern__table *t =
+		intern__calloc(1, sizeof(*t) + (size_t)nslots * sizeof(uintptr_t));
+
+	if (t)
+		t->mask = nslots - 1;
+	return t;
+}
+
+static void table_free_cb(struct rcu_head *head)
+{
+	INTERN_TSAN_ACQUIRE(&intern__tsan_grace);
+	intern__free(caa_container_of(head, struct intern__table, rcu));
+}
+
+/* Slots for `live` entries: the power of two that keeps load at most 1/2. */
+static uint32_t slots_for(uint32_t live)
+{
+	uint32_t n = TABLE_MIN_SLOTS;
+
+	while (n < 2 * (uint64_t)live + 2)
+		n <<= 1;
+	return n;
+}
+
+/* Place an entry known to be absent into a private (unpublished) array. */
+static void place_private(struct intern__table *t, uint32_t hash, uintptr_t v)
+{
+	uint32_t i = hash & t->mask;
+
+	while (t->slots[i] != SLOT_EMPTY)
+		i = (i + 1) & t->mask;
+	t->slots[i] = v;
+}
+
+/*
+ * Replace the shard's array by a fresh one sized for its live entries plus
+ * `extra`, dropping tombstones and dying entries (rule R3).  Shard lock held.
+ * The new array is filled privately and then published with release (B), so
+ * a reader sees either the old array or the complete new one.
+ */
+static int rebuild(struct intern__shard *sh, uint32_t extra)
+{
+	struct intern__table *old = sh->table, *t;
+	uint32_t keep = 0;
+
+	if (old) {
+		for (uint32_t i = 0; i <= old->mask; i++) {
+			uintptr_t v = old->slots[i];
+
+			if (slot_is_entry(v) && !is_dying(slot_str(v)))
+				keep++;
+		}
+	}
+	t = table_new(slots_for(keep + extra));
+	if (!t)
+		return -ENOMEM;
+	if (old) {
+		for (uint32_t i = 0; i <= old->mask; i++) {
+			uintptr_t v = old->slots[i];
+
+			if (slot_is_entry(v) && !is_dying(slot_str(v)))
+				place_private(t, entry_hash(slot_str(v)), v);
+		}
+	}
+	sh->live = keep;
+	sh->used = keep;
+	__atomic_store_n(&sh->table, t, __ATOMIC_RELEASE);
+	if (old)
+		urcu_memb_call_rcu(&old->rcu, table_free_cb);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Lookup (lock-free)
+ * ---------------------------------------------------------------------- */
+
+struct intern_str *intern__table_lookup(const struct intern_interp *interp, uint32_t hash,
+					const char *data, size_t len)
+{
+	const struct intern__shard *sh = intern__shard_of(interp, hash);
+	const uint16_t tag = tag_of(hash);
+	struct intern_str *found = NULL;
+	const struct intern__table *t;
+
+	intern__read_lock();
+	/* (B): pairs with the release store that published the array. */
+	t = __atomic_load_n(&sh->table, __ATOMIC_ACQUIRE);
+	if (t) {
+		for (uint32_t i = hash & t->mask, n = 0; n <= t->mask;
+		     i = (i + 1) & t->mask, n++) {
+			/* (A): pairs with the release store that published the
+			 * entry, so its length, bytes and state are visible. */
+			uintptr_t v = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
+			struct intern_str *s;
+
+			if (v == SLOT_EMPTY)
+				break;
+			if (v == SLOT_TOMB || slot_tag(v) != tag)
+				continue;
+			s = slot_str(v);
+			if (!same_bytes(s, data, len))
+				continue;
+			if (take_ref(s))
+				found = s;
+			/* A dying entry is absent (R1); no other entry can hold
+			 * these bytes in this array (R3). */
+			break;
+		}
+	}
+	intern__read_unlock();
+	return found;
+}
+
+/* ------------------------------------------------------------------------
+ * Insert (shard lock)
+ * ---------------------------------------------------------------------- */
+
+/* Claim `cand` for this interpreter and set the state it is published in. */
+static int claim(struct intern_interp *interp, struct intern_str *cand, int state)
+{
+	if (state == INTERN_IMMORTAL_STATIC) {
+		uint8_t expect = INTERN_NOT_INTERNED;
+
+		/* Statics go 0 -> 3 once, whichever interpreter is first. */
+		if (!__atomic_compare_exchange_n(&cand->ob_state, &expect,
+						 INTERN_IMMORTAL_STATIC, false,
+						 __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
+		    expect != INTERN_IMMORTAL_STATIC)
+			return -EINVAL;
+		return 0;
+	}
+	{
+		uint16_t none = 0;
+
+		/* Another interpreter may be interning the same object right
+		 * now: exactly one of us owns it, the other makes a copy. */
+		if (!__atomic_compare_exchange_n(&cand->ob_owner, &none, interp->id, false,
+						 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return -EAGAIN;
+	}
+	return 0;
+}
+
+static void unclaim(struct intern_str *cand, int state)
+{
+	if (state != INTERN_IMMORTAL_STATIC)
+		__atomic_store_n(&cand->ob_owner, 0, __ATOMIC_RELAXED);
+}
+
+/* Store a claimed candidate into slot `i`: rule (A). */
+static void publish(struct intern__table *t, uint32_t i, struct intern_str *cand,
+		    uint16_t tag, int state)
+{
+#ifdef INTERN_BUSTED_NO_PUBLISH_ORDER
+	/* Broken on purpose: the entry is visible before its state is set,
+	 * and with relaxed ordering. The yield widens the window. */
+	__atomic_store_n(&t->slots[i], slot_make(cand, tag), __ATOMIC_RELAXED);
+	sched_yield();
+	if (state != INTERN_IMMORTAL_STATIC)
+		__atomic_store_n(&cand->ob_state, (uint8_t)state, __ATOMIC_RELAXED);
+#else
+	if (state != INTERN_IMMORTAL_STATIC)
+		__atomic_store_n(&cand->ob_state, (uint8_t)state, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->slots[i], slot_make(cand, tag), __ATOMIC_RELEASE);
+#endif
+}
+
+struct intern_str *intern__table_intern(struct intern_interp *interp, uint32_t hash,
+					struct intern_str *cand, int state, int *err)
+{
+	struct intern__shard *sh = intern__shard_of(interp, hash);
+	const uint16_t tag = tag_of(hash);
+	const char *data = intern__data(cand);
+	const size_t len = cand->ob_len;
+	struct intern__table *t;
+	uint32_t free_at = UINT32_MAX, dying_at = UINT32_MAX;
+	struct intern_str *result = NULL;
+	int rc;
+
+	if ((uintptr_t)cand & ~SLOT_PTR_MASK)
+		intern__die("table: string address %p does not fit a slot", (void *)cand);
+
+	pthread_mutex_lock(&sh->lock);
+	t = sh->table;
+	if (t) {
+		for (uint32_t i = hash & t->mask, n = 0; n <= t->mask;
+		     i = (i + 1) & t->mask, n++) {
+			uintptr_t v = t->slots[i];
+			struct intern_str *s;
+
+			if (v == SLOT_EMPTY) {
+				if (free_at == UINT32_MAX)
+					free_at = i;
+				break;
+			}
+			if (v == SLOT_TOMB) {
+				if (free_at == UINT32_MAX)
+					free_at = i;
+				continue;
+			}
+			if (slot_tag(v) != tag)
+				continue;
+			s = slot_str(v);
+			if (!same_bytes(s, data, len))
+				continue;
+			if (intern__is_static(s) || intern__state(s) >= INTERN_IMMORTAL) {
+				result = s;
+			} else if (ref_get_unless_zero(s)) {
+				/* We hold a counted reference, so the count is
+				 * >= 1 while we change the state (rule d). */
+				if (state >= INTERN_IMMORTAL)
+					__atomic_store_n(&s->ob_state, INTERN_IMMORTAL,
+							 __ATOMIC_RELEASE);
+				result = s;
+			} else {
+				dying_at = i; /* rule R3 */
+			}
+			break;
+		}
+	}
+	if (result)
+		goto out;
+
+	rc = claim(interp, cand, state);
+	if (rc < 0) {
+		*err = rc;
+		goto out;
+	}
+	if (dying_at != UINT32_MAX) {
+		/* R3: the dying entry's killer will find no slot for it. */
+		publish(t, dying_at, cand, tag, state);
+		result = cand;
+		goto out;
+	}
+	if (!t || free_at == UINT32_MAX ||
+	    ((uint64_t)sh->used + 1) * 4 > ((uint64_t)t->mask + 1) * 3) {
+		if (rebuild(sh, 1) < 0) {
+			unclaim(cand, state);
+			*err = -ENOMEM;
+			goto out;
+		}
+		t = sh->table;
+		free_at = hash & t->mask;
+		while (t->slots[free_at] != SLOT_EMPTY)
+			free_at = (free_at + 1) & t->mask;
+	}
+	if (t->slots[free_at] == SLOT_EMPTY)
+		sh->used++;
+	sh->live++;
+	publish(t, free_at, cand, tag, state);
+	result = cand;
+out:
+	pthread_mutex_unlock(&sh->lock);
+	if (result)
+		INTERN_TSAN_ACQUIRE(result);
+	return result;
+}
+
+void intern__table_immortalize(struct intern_interp *interp, struct intern_str *s)
+{
+	struct intern__shard *sh = intern__shard_of(interp, s->ob_hash);
+
+	/* The caller's counted reference keeps the count >= 1 (rule d); the
+	 * lock orders the change with stats and teardown walks. */
+	pthread_mutex_lock(&sh->lock);
+	__atomic_store_n(&s->ob_state, INTERN_IMMORTAL, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&sh->lock);
+}
+
+/* ------------------------------------------------------------------------
+ * Removal (the killer's side, rule R2)
+ * ---------------------------------------------------------------------- */
+
+void intern__table_remove(struct intern_interp *interp, struct intern_str *s)
+{
+	struct intern__shard *sh = intern__shard_of(interp, s->ob_hash);
+	struct intern__table *t;
+
+	pthread_mutex_lock(&sh->lock);
+	t = sh->table;
+	if (t && intern__state(s) == INTERN_MORTAL) {
+		for (uint32_t i = s->ob_hash & t->mask, n = 0; n <= t->mask;
+		     i = (i + 1) & t->mask, n++) {
+			uintptr_t v = t->slots[i];
+
+			if (v == SLOT_EMPTY)
+				break;
+			if (!slot_is_entry(v))
+				continue;
+#ifdef INTERN_BUSTED_WRONG_REMOVE
+			/* Broken on purpose: unlinks whatever entry has these
+			 * bytes, possibly a newer canonical string (R2 says
+			 * by identity). */
+			if (!same_bytes(slot_str(v), intern__data(s), s->ob_len))
+				continue;
+#else
+			if (slot_str(v) != s)
+				continue;
+#endif
+			/* Readers that still load the old value only attempt
+			 * get-unless-zero, which fails (R1). */
+			__atomic_store_n(&t->slots[i], SLOT_TOMB, __ATOMIC_RELEASE);
+			sh->live--;
+			break;
+		}
+		/* Give memory back after churn; failure keeps the old array. */
+		if (t->mask + 1 > TABLE_SHRINK_MIN && (uint64_t)sh->live * 8 < t->mask + 1u)
+			(void)rebuild(sh, 0);
+	}
+	pthread_mutex_unlock(&sh->lock);
+}
+
+/* ------------------------------------------------------------------------
+ * Teardown
+ * ---------------------------------------------------------------------- */
+
+void intern__table_teardown(struct intern_interp *interp)
+{
+	/*
+	 * Runs while the interpreter is still in the registry, one shard at a
+	 * time under its lock.  A killer (rule R2) of one of its strings either
+	 * reaches the shard lock after us and finds the string NOT_INTERNED (it
+	 * then only frees it), or finds no interpreter at all once interp.c
+	 * has unpublished it.  The read-side section keeps any string that a
+	 * killer already queued for a deferred free valid while we look at it.
+	 */
+	intern__read_lock();
+	for (unsigned k = 0; k < interp->nshards; k++) {
+		struct intern__shard *sh = &interp->shards[k];
+		struct intern__table *t;
+
+		pthread_mutex_lock(&sh->lock);
+		t = sh->table;
+		for (uint32_t i = 0; t && i <= t->mask; i++) {
+			uintptr_t v = t->slots[i];
+			struct intern_str *s;
+			uint8_t st = INTERN_MORTAL;
+
+			if (!slot_is_entry(v))
+				continue;
+			s = slot_str(v);
+			if (intern__is_static(s))
+				continue;
+			/* Mortal strings stay valid for their holders; the last
+			 * decref sees NOT_INTERNED and frees at once (rule d).
+			 * For a mortal string the CAS is our last access. */
+			__atomic_store_n(&s->ob_owner, 0, __ATOMIC_RELAXED);
+			if (__atomic_compare_exchange_n(&s->ob_state, &st, INTERN_NOT_INTERNED,
+							false, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+				continue;
+			if (st == INTERN_IMMORTAL)
+				intern__str_destroy(s); /* the table owned it */
+		}
+		sh->table = NULL;
+		sh->live = sh->used = 0;
+		pthread_mutex_unlock(&sh->lock);
+		if (t)
+			urcu_memb_call_rcu(&t->rcu, table_free_cb);
+	}
+	intern__read_unlock();
+}
+
+/* ------------------------------------------------------------------------
+ * Statistics and the consistency check
+ * ---------------------------------------------------------------------- */
+
+int intern_interp_stats(struct intern_interp *interp, struct intern_stats *st)
+{
+	size_t entries = 0, probes = 0;
+
+	if (!interp || !st)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	st->shards = interp->nshards;
+	st->table_bytes = sizeof(*interp) + interp->nshards * sizeof(struct intern__shard);
+	for (unsigned k = 0; k < interp->nshards; k++) {
+		struct intern__shard *sh = &interp->shards[k];
+		struct intern__table *t;
+
+		pthread_mutex_lock(&sh->lock);
+		t = sh->table;
+		if (t) {
+			st->slots += t->mask + 1u;
+			st->table_bytes += sizeof(*t) + (t->mask + 1u) * sizeof(uintptr_t);
+			for (uint32_t i = 0; i <= t->mask; i++) {
+				uintptr_t v = t->slots[i];
+				struct intern_str *s;
+				size_t dist;
+
+				if (v == SLOT_TOMB)
+					st->tombstones++;
+				if (!slot_is_entry(v))
+					continue;
+				s = slot_str(v);
+				if (is_dying(s)) {
+					st->dying++;
+					continue;
+				}
+				switch (intern__state(s)) {
+				case INTERN_MORTAL: st->mortal++; break;
+				case INTERN_IMMORTAL: st->immortal++; break;
+				default: st->immortal_static++; break;
+				}
+				st->string_bytes += s->ob_len + 1u;
+				dist = ((i - (entry_hash(s) & t->mask)) & t->mask) + 1u;
+				probes += dist;
+				entries++;
+				if (dist > st->max_probe)
+					st->max_probe = dist;
+			}
+		}
+		if (sh->live > st->max_shard_entries)
+			st->max_shard_entries = sh->live;
+		pthread_mutex_unlock(&sh->lock);
+	}
+	st->avg_probe = entries ? (double)probes / (double)entries : 0.0;
+	return 0;
+}
+
+#define CHECK(cond, ...)                                                   \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			fprintf(stderr, "libintern: check: " __VA_ARGS__); \
+			fputc('\n', stderr);                               \
+			bad++;                                             \
+		}                                                          \
+	} while (0)
+
+static unsigned check_shard(const struct intern_interp *interp, unsigned k,
+			    const struct intern__table *t, const struct intern__shard *sh)
+{
+	unsigned bad = 0;
+	uint32_t live = 0, used = 0;
+
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		uintptr_t v = t->slots[i];
+		const struct intern_str *s;
+		uint32_t h;
+		uint8_t st;
+
+		if (v != SLOT_EMPTY)
+			used++;
+		if (!slot_is_entry(v))
+			continue;
+		live++;
+		s = slot_str(v);
+		st = intern__state(s);
+		h = entry_hash(s);
+		CHECK(intern__data(s)[s->ob_len] == '\0', "shard %u slot %u: no NUL", k, i);
+		CHECK(slot_tag(v) == tag_of(h), "shard %u slot %u: tag mismatch", k, i);
+		CHECK(intern__shard_of(interp, h) == sh, "shard %u slot %u: wrong shard", k, i);
+		if (intern__is_static(s)) {
+			CHECK(st == INTERN_IMMORTAL_STATIC, "shard %u slot %u: static in state %u",
+			      k, i, st);
+		} else {
+			CHECK(st == INTERN_MORTAL || st == INTERN_IMMORTAL,
+			      "shard %u slot %u: dynamic entry in state %u", k, i, st);
+			CHECK(s->ob_owner == interp->id, "shard %u slot %u: owner %u, not %u", k,
+			      i, s->ob_owner, interp->id);
+			CHECK(s->ob_hash == intern__hash(intern__data(s), s->ob_len),
+			      "shard %u slot %u: stale hash", k, i);
+			CHECK(s->ob_refcnt != INTERN__POISON_REFCNT,
+			      "shard %u slot %u: freed string in the table", k, i);
+			CHECK(st != INTERN_IMMORTAL || s->ob_refcnt != 0,
+			      "shard %u slot %u: immortal with count 0", k, i);
+		}
+		/* No duplicates: probing for these bytes from their home
+		 * bucket must reach this very slot first. */
+		for (uint32_t j = h & t->mask;; j = (j + 1) & t->mask) {
+			uintptr_t w = t->slots[j];
+
+			if (w == v)
+				break;
+			if (w == SLOT_EMPTY) {
+				CHECK(0, "shard %u slot %u: unreachable by probing", k, i);
+				break;
+			}
+			if (slot_is_entry(w) &&
+			    same_bytes(slot_str(w), intern__data(s), s->ob_len)) {
+				CHECK(0, "shard %u slots %u and %u: equal bytes", k, j, i);
+				break;
+			}
+		}
+	}
+	CHECK(live == sh->live, "shard %u: %u entries, counter says %u", k, live, sh->live);
+	CHECK(used == sh->used, "shard %u: %u used slots, counter says %u", k, used, sh->used);
+	CHECK((uint64_t)used * 4 <= ((uint64_t)t->mask + 1) * 3 + 4,
+	      "shard %u: load %u/%u above 3/4", k, used, t->mask + 1);
+	return bad;
+}
+
+int intern_interp_check(struct intern_interp *interp)
+{
+	unsigned bad = 0;
+
+	if (!interp)
+		return -EINVAL;
+	for (unsigned k = 0; k < interp->nshards; k++) {
+		struct intern__shard *sh = &interp->shards[k];
+
+		pthread_mutex_lock(&sh->lock);
+		if (sh->table)
+			bad += check_shard(interp, k, sh->table, sh);
+		else if (sh->live || sh->used)
+			bad++;
+		pthread_mutex_unlock(&sh->lock);
+	}
+	return bad ? -EUCLEAN : 0;
+}
