@@ -26,11 +26,32 @@ static inline uint64_t rotl64(uint64_t x, int b)
 
 static inline uint64_t load_le64(const unsigned char *p)
 {
-	uint64_t v = 0;
+	uint64_t w;
 
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
+	/* memcpy, not a cast: the bytes need not be aligned. */
+	memcpy(&w, p, 8);
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+/* The last 0-7 bytes, little-endian, with the length in the top byte. */
+static inline uint64_t load_tail(const unsigned char *p, size_t len)
+{
+	uint64_t m = (uint64_t)(len & 0xff) << 56;
+
+	switch (len & 7) {
+	case 7: m |= (uint64_t)p[6] << 48; /* fall through */
+	case 6: m |= (uint64_t)p[5] << 40; /* fall through */
+	case 5: m |= (uint64_t)p[4] << 32; /* fall through */
+	case 4: m |= (uint64_t)p[3] << 24; /* fall through */
+	case 3: m |= (uint64_t)p[2] << 16; /* fall through */
+	case 2: m |= (uint64_t)p[1] << 8;  /* fall through */
+	case 1: m |= (uint64_t)p[0];       /* fall through */
+	case 0: break;
+	}
+	return m;
 }
 
 #define SIPROUND(v0, v1, v2, v3)                                                 \
@@ -41,52 +62,49 @@ static inline uint64_t load_le64(const unsigned char *p)
 		v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2; v2 = rotl64(v2, 32); \
 	} while (0)
 
-uint64_t intern__siphash(const uint64_t key[2], const void *data, size_t len,
-			 int crounds, int drounds)
+/* Always inlined so that the round counts are constants at each caller and
+ * the round loops unroll: the hash runs on every lookup. */
+static inline __attribute__((always_inline)) uint64_t
+siphash(const uint64_t key[2], const unsigned char *p, size_t len, int crounds, int drounds)
 {
-	const unsigned char *p = data;
 	uint64_t v0 = key[0] ^ 0x736f6d6570736575ULL;
 	uint64_t v1 = key[1] ^ 0x646f72616e646f6dULL;
 	uint64_t v2 = key[0] ^ 0x6c7967656e657261ULL;
 	uint64_t v3 = key[1] ^ 0x7465646279746573ULL;
-	size_t whole = len & ~(size_t)7;
+	const unsigned char *end = p + (len & ~(size_t)7);
 	uint64_t m;
 
-	for (size_t off = 0; off < whole; off += 8) {
-		uint64_t w;
-
-		/* memcpy, not a cast: the bytes need not be aligned. */
-		memcpy(&w, p + off, 8);
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-		w = load_le64(p + off);
-#endif
-		v3 ^= w;
+	for (; p != end; p += 8) {
+		m = load_le64(p);
+		v3 ^= m;
 		for (int r = 0; r < crounds; r++)
 			SIPROUND(v0, v1, v2, v3);
-		v0 ^= w;
+		v0 ^= m;
 	}
-
-	m = (uint64_t)(len & 0xff) << 56;
-	{
-		unsigned char tail[8] = { 0 };
-
-		memcpy(tail, p + whole, len - whole);
-		m |= load_le64(tail);
-	}
+	m = load_tail(p, len);
 	v3 ^= m;
 	for (int r = 0; r < crounds; r++)
 		SIPROUND(v0, v1, v2, v3);
 	v0 ^= m;
-
 	v2 ^= 0xff;
 	for (int r = 0; r < drounds; r++)
 		SIPROUND(v0, v1, v2, v3);
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+uint64_t intern__siphash(const uint64_t key[2], const void *data, size_t len,
+			 int crounds, int drounds)
+{
+	if (crounds == 1 && drounds == 3)
+		return siphash(key, data, len, 1, 3);
+	if (crounds == 2 && drounds == 4)
+		return siphash(key, data, len, 2, 4);
+	return siphash(key, data, len, crounds, drounds);
+}
+
 uint32_t intern__hash(const void *data, size_t len)
 {
-	uint64_t h = intern__siphash(process_key, data, len, 1, 3);
+	uint64_t h = siphash(process_key, data, len, 1, 3);
 
 	return (uint32_t)(h ^ (h >> 32));
 }

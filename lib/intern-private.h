@@ -85,9 +85,7 @@ void intern__release_mortal(struct intern_str *s);
 
 /* ---- the sharded table (table.c) ---------------------------------------- */
 
-/* Lock-free lookup.  A new reference to the canonical string, or NULL. */
-struct intern_str *intern__table_lookup(const struct intern_interp *interp, uint32_t hash,
-					const char *data, size_t len);
+/* The lock-free lookup, intern__table_lookup(), is inline in table.h. */
 
 /*
  * Find-or-insert under the shard lock.  `cand` is a string the caller holds:

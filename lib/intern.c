@@ -13,6 +13,7 @@
 
 #include "hash.h"
 #include "intern-private.h"
+#include "table.h"
 
 static int check_bytes(const char *data, size_t len)
 {
@@ -31,21 +32,14 @@ static int check_bytes(const char *data, size_t len)
  * it returns `cand`, the caller's reference to `cand` is that reference),
  * or NULL with errno set.
  */
-static struct intern_str *intern_content(struct intern_interp *interp, const char *data,
-					 size_t len, uint32_t hash, struct intern_str *cand,
-					 int state)
+/* The part of intern_content() after a lookup missed: find-or-insert under
+ * the shard lock.  Out of line, to keep the hit path small. */
+static __attribute__((noinline)) struct intern_str *
+intern_slow(struct intern_interp *interp, const char *data, size_t len, uint32_t hash,
+	    struct intern_str *cand, int state)
 {
 	struct intern_str *fresh = NULL, *r;
 
-	if (state != INTERN_IMMORTAL_STATIC) {
-		r = intern__table_lookup(interp, hash, data, len);
-		if (r) {
-			if (state == INTERN_IMMORTAL && !intern__is_static(r) &&
-			    intern__state(r) == INTERN_MORTAL)
-				intern__table_immortalize(interp, r);
-			return r;
-		}
-	}
 	for (;;) {
 		struct intern_str *use = cand;
 		int err = 0;
@@ -73,6 +67,32 @@ static struct intern_str *intern_content(struct intern_interp *interp, const cha
 		errno = -err;
 		return NULL;
 	}
+}
+
+/*
+ * The canonical string for these bytes in `interp`, interned in `state` if
+ * absent.  `cand`, if not NULL, is a string the caller holds that may become
+ * canonical (NOT_INTERNED and dynamic, or static for IMMORTAL_STATIC); the
+ * caller's reference to it is not consumed.  Returns a new reference (when
+ * it returns `cand`, the caller's reference to `cand` is that reference),
+ * or NULL with errno set.
+ */
+static inline __attribute__((always_inline)) struct intern_str *
+intern_content(struct intern_interp *interp, const char *data, size_t len, uint32_t hash,
+	       struct intern_str *cand, int state)
+{
+	struct intern_str *r;
+
+	if (state != INTERN_IMMORTAL_STATIC) {
+		r = intern__table_lookup(interp, hash, data, len);
+		if (__builtin_expect(r != NULL, 1)) {
+			if (state == INTERN_IMMORTAL && !intern__is_static(r) &&
+			    intern__state(r) == INTERN_MORTAL)
+				intern__table_immortalize(interp, r);
+			return r;
+		}
+	}
+	return intern_slow(interp, data, len, hash, cand, state);
 }
 
 /* intern_mortal and intern_immortal: `state` is the one asked for. */
@@ -160,7 +180,7 @@ INTERN_API struct intern_str *intern_bytes(struct intern_interp *interp, const c
 {
 	int rc = interp ? check_bytes(data, len) : -EINVAL;
 
-	if (rc < 0) {
+	if (__builtin_expect(rc < 0, 0)) {
 		errno = -rc;
 		return NULL;
 	}

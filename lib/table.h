@@ -1,0 +1,165 @@
+/*
+ * table.h: the reader side of the sharded table (lib/table.c), inline so that
+ * a lookup hit makes no function call inside the library.  The slot format,
+ * the layout and the protocol are described at the top of table.c.
+ */
+#ifndef INTERN_TABLE_H
+#define INTERN_TABLE_H
+
+#include <string.h>
+
+#include "intern-private.h"
+#include "rcu.h"
+
+/* ------------------------------------------------------------------------
+ * Slots
+ * ---------------------------------------------------------------------- */
+
+#define SLOT_EMPTY ((uintptr_t)0)
+#define SLOT_TOMB ((uintptr_t)1)
+#define SLOT_PTR_BITS 48
+#define SLOT_PTR_MASK ((((uintptr_t)1) << SLOT_PTR_BITS) - 1)
+
+/* A 16-bit tag mixed from all 32 hash bits, so entries that share a home
+ * bucket (equal low bits) still differ in their tags. */
+static inline uint16_t tag_of(uint32_t hash)
+{
+	return (uint16_t)(((uint64_t)hash * 0x9e3779b97f4a7c15ULL) >> 48);
+}
+
+static inline uintptr_t slot_make(const struct intern_str *s, uint16_t tag)
+{
+	return (uintptr_t)s | ((uintptr_t)tag << SLOT_PTR_BITS);
+}
+
+static inline struct intern_str *slot_str(uintptr_t v)
+{
+	return (struct intern_str *)(v & SLOT_PTR_MASK);
+}
+
+static inline uint16_t slot_tag(uintptr_t v)
+{
+	return (uint16_t)(v >> SLOT_PTR_BITS);
+}
+
+static inline bool slot_is_entry(uintptr_t v)
+{
+	return v > SLOT_TOMB;
+}
+
+/* Equal bytes?  Identifiers are short: compare 8-byte words, the last one
+ * overlapping, instead of calling memcmp. */
+static inline bool same_bytes(const struct intern_str *s, const char *data, size_t len)
+{
+	const char *a = intern__data(s);
+	uint64_t x, y;
+
+	if (s->ob_len != len)
+		return false;
+	if (len < 8)
+		return memcmp(a, data, len) == 0;
+	for (size_t i = 0; i + 8 < len; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, data + i, 8);
+		if (x != y)
+			return false;
+	}
+	memcpy(&x, a + len - 8, 8);
+	memcpy(&y, data + len - 8, 8);
+	return x == y;
+}
+
+/* The hash an entry was filed under.  Static strings are laid out by the
+ * compiler, which cannot know the per-process key, so theirs is computed. */
+static inline uint32_t entry_hash(const struct intern_str *s)
+{
+	if (intern__is_static(s))
+		return intern__hash(intern__data(s), s->ob_len);
+	return s->ob_hash;
+}
+
+/* ------------------------------------------------------------------------
+ * References
+ * ---------------------------------------------------------------------- */
+
+/* Rule R1: take a reference unless the count already reached 0. */
+static inline bool ref_get_unless_zero(struct intern_str *s)
+{
+	uint32_t c = __atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED);
+
+	do {
+		if (c == 0)
+			return false;
+		/* Relaxed: the bytes we go on to read are immutable and were
+		 * published by the slot's release store; the count only needs
+		 * atomicity against the killer's decrement (total order on
+		 * one location). */
+	} while (!__atomic_compare_exchange_n(&s->ob_refcnt, &c, c + 1, true,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return true;
+}
+
+/* A reference to an entry found by a reader: free for immortal and static
+ * strings (nothing is written), get-unless-zero for mortal ones. */
+static inline bool take_ref(struct intern_str *s)
+{
+	if (intern__is_static(s) || intern__state(s) >= INTERN_IMMORTAL)
+		return true;
+#ifdef INTERN_BUSTED_REVIVE
+	/* Broken on purpose: revives a string whose count reached 0. */
+	__atomic_fetch_add(&s->ob_refcnt, 1, __ATOMIC_RELAXED);
+	return true;
+#else
+	return ref_get_unless_zero(s);
+#endif
+}
+
+struct intern__table {
+	struct rcu_head rcu;
+	uint32_t mask; /* slots - 1 */
+	uintptr_t slots[];
+};
+
+/* ------------------------------------------------------------------------
+ * Lookup (lock-free)
+ * ---------------------------------------------------------------------- */
+
+static inline __attribute__((always_inline)) struct intern_str *
+intern__table_lookup(const struct intern_interp *interp, uint32_t hash, const char *data,
+		     size_t len)
+{
+	const struct intern__shard *sh = intern__shard_of(interp, hash);
+	const uint16_t tag = tag_of(hash);
+	struct intern_str *found = NULL;
+	const struct intern__table *t;
+
+	intern__read_lock();
+	/* (B): pairs with the release store that published the array. */
+	t = __atomic_load_n(&sh->table, __ATOMIC_ACQUIRE);
+	if (t) {
+		for (uint32_t i = hash & t->mask, n = 0; n <= t->mask;
+		     i = (i + 1) & t->mask, n++) {
+			/* (A): pairs with the release store that published the
+			 * entry, so its length, bytes and state are visible. */
+			uintptr_t v = __atomic_load_n(&t->slots[i], __ATOMIC_ACQUIRE);
+			struct intern_str *s;
+
+			if (v == SLOT_EMPTY)
+				break;
+			if (v == SLOT_TOMB || slot_tag(v) != tag)
+				continue;
+			s = slot_str(v);
+			if (!same_bytes(s, data, len))
+				continue;
+			if (take_ref(s))
+				found = s;
+			/* A dying entry is absent (R1); no other entry can hold
+			 * these bytes in this array (R3). */
+			break;
+		}
+	}
+	intern__read_unlock();
+	return found;
+}
+
+#endif
