@@ -298,7 +298,7 @@ struct intern_str *intern__table_intern(struct intern_interp *interp, uint32_t h
 			} else if (ref_get_unless_zero(s)) {
 				/* We hold a counted reference, so the count is
 				 * >= 1 while we change the state (rule d). */
-				if (state >= INTERN_IMMORTAL)
+				if (state == INTERN_IMMORTAL)
 					__atomic_store_n(&s->ob_state, INTERN_IMMORTAL,
 							 __ATOMIC_RELEASE);
 				result = s;
