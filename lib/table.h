@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include <ck_backoff.h>
+
 #include "intern-private.h"
 #include "rcu.h"
 
@@ -82,21 +84,28 @@ static inline uint32_t entry_hash(const struct intern_str *s)
  * References
  * ---------------------------------------------------------------------- */
 
-/* Rule R1: take a reference unless the count already reached 0. */
+/*
+ * Rule R1: take a reference unless the count already reached 0.  Under a hot
+ * mortal string every core retries this CAS; ConcurrencyKit's exponential
+ * backoff spaces the retries so the cache line is not fought over.
+ */
 static inline bool ref_get_unless_zero(struct intern_str *s)
 {
 	uint32_t c = __atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED);
+	ck_backoff_t backoff = CK_BACKOFF_INITIALIZER;
 
-	do {
+	for (;;) {
 		if (c == 0)
 			return false;
 		/* Relaxed: the bytes we go on to read are immutable and were
 		 * published by the slot's release store; the count only needs
 		 * atomicity against the killer's decrement (total order on
 		 * one location). */
-	} while (!__atomic_compare_exchange_n(&s->ob_refcnt, &c, c + 1, true,
-					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-	return true;
+		if (__atomic_compare_exchange_n(&s->ob_refcnt, &c, c + 1, true,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return true;
+		ck_backoff_eb(&backoff);
+	}
 }
 
 /* A reference to an entry found by a reader: free for immortal and static
