@@ -168,29 +168,27 @@ static void place_private(struct intern__table *t, uint32_t hash, uintptr_t v)
  * `extra`, dropping tombstones and dying entries (rule R3).  Shard lock held.
  * The new array is filled privately and then published with release (B), so
  * a reader sees either the old array or the complete new one.
+ *
+ * Whether an entry is dying is decided once per entry, while copying: a
+ * count can reach 0 at any moment without the lock, so a separate counting
+ * pass could disagree with the copy (the stress harness caught exactly that
+ * drift).  The array is sized from sh->live, which counts dying entries too
+ * and so is an upper bound.
  */
 static int rebuild(struct intern__shard *sh, uint32_t extra)
 {
 	struct intern__table *old = sh->table, *t;
 	uint32_t keep = 0;
 
-	if (old) {
-		for (uint32_t i = 0; i <= old->mask; i++) {
-			uintptr_t v = old->slots[i];
-
-			if (slot_is_entry(v) && !is_dying(slot_str(v)))
-				keep++;
-		}
-	}
-	t = table_new(slots_for(keep + extra));
+	t = table_new(slots_for(sh->live + extra));
 	if (!t)
 		return -ENOMEM;
-	if (old) {
-		for (uint32_t i = 0; i <= old->mask; i++) {
-			uintptr_t v = old->slots[i];
+	for (uint32_t i = 0; old && i <= old->mask; i++) {
+		uintptr_t v = old->slots[i];
 
-			if (slot_is_entry(v) && !is_dying(slot_str(v)))
-				place_private(t, entry_hash(slot_str(v)), v);
+		if (slot_is_entry(v) && !is_dying(slot_str(v))) {
+			place_private(t, entry_hash(slot_str(v)), v);
+			keep++;
 		}
 	}
 	sh->live = keep;
