@@ -57,6 +57,8 @@ INTERN_API struct intern_str *intern_str_new(const char *data, size_t len)
 		errno = EOVERFLOW;
 		return NULL;
 	}
+	if (!data)
+		data = ""; /* len is 0; pointer arithmetic on NULL is undefined */
 	return intern__str_alloc(data, len, intern__hash(data, len));
 }
 
