@@ -229,12 +229,6 @@ static int claim(struct intern_interp *interp, struct intern_str *cand, int stat
 	return 0;
 }
 
-static void unclaim(struct intern_str *cand, int state)
-{
-	if (state != INTERN_IMMORTAL_STATIC)
-		__atomic_store_n(&cand->ob_owner, 0, __ATOMIC_RELAXED);
-}
-
 /* Store a claimed candidate into slot `i`: rule (A). */
 static void publish(struct intern__table *t, uint32_t i, struct intern_str *cand,
 		    uint16_t tag, int state)
@@ -309,6 +303,21 @@ struct intern_str *intern__table_intern(struct intern_interp *interp, uint32_t h
 	if (result)
 		goto out;
 
+	if (dying_at == UINT32_MAX &&
+	    (!t || free_at == UINT32_MAX ||
+	     ((uint64_t)sh->used + 1) * 4 > ((uint64_t)t->mask + 1) * 3)) {
+		/* Make room before claiming, so that running out of memory
+		 * leaves `cand` exactly as it was (a static's 0 -> 3 cannot
+		 * be undone once another interpreter may have seen it). */
+		if (rebuild(sh, 1) < 0) {
+			*err = -ENOMEM;
+			goto out;
+		}
+		t = sh->table;
+		free_at = hash & t->mask;
+		while (t->slots[free_at] != SLOT_EMPTY)
+			free_at = (free_at + 1) & t->mask;
+	}
 	rc = claim(interp, cand, state);
 	if (rc < 0) {
 		*err = rc;
@@ -320,18 +329,6 @@ struct intern_str *intern__table_intern(struct intern_interp *interp, uint32_t h
 		result = cand;
 		goto out;
 	}
-	if (!t || free_at == UINT32_MAX ||
-	    ((uint64_t)sh->used + 1) * 4 > ((uint64_t)t->mask + 1) * 3) {
-		if (rebuild(sh, 1) < 0) {
-			unclaim(cand, state);
-			*err = -ENOMEM;
-			goto out;
-		}
-		t = sh->table;
-		free_at = hash & t->mask;
-		while (t->slots[free_at] != SLOT_EMPTY)
-			free_at = (free_at + 1) & t->mask;
-	}
 	if (t->slots[free_at] == SLOT_EMPTY)
 		sh->used++;
 	sh->live++;
@@ -339,8 +336,6 @@ struct intern_str *intern__table_intern(struct intern_interp *interp, uint32_t h
 	result = cand;
 out:
 	pthread_mutex_unlock(&sh->lock);
-	if (result)
-		INTERN_TSAN_ACQUIRE(result);
 	return result;
 }
 
@@ -547,9 +542,11 @@ static unsigned check_shard(const struct intern_interp *interp, unsigned k,
 			      i, s->ob_owner, interp->id);
 			CHECK(s->ob_hash == intern__hash(intern__data(s), s->ob_len),
 			      "shard %u slot %u: stale hash", k, i);
-			CHECK(s->ob_refcnt != INTERN__POISON_REFCNT,
+			CHECK(__atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED) !=
+				      INTERN__POISON_REFCNT,
 			      "shard %u slot %u: freed string in the table", k, i);
-			CHECK(st != INTERN_IMMORTAL || s->ob_refcnt != 0,
+			CHECK(st != INTERN_IMMORTAL ||
+				      __atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED) != 0,
 			      "shard %u slot %u: immortal with count 0", k, i);
 		}
 		/* No duplicates: probing for these bytes from their home
