@@ -23,7 +23,8 @@
  *                 does not allow (see enum intern_state);
  *     -EOVERFLOW  a length above INTERN_STR_MAX_LEN;
  *     -ENOMEM     memory exhausted;
- *     -EEXIST     intern_static() of content already interned as another object;
+ *     -EEXIST     intern_static() or intern_interp_add_statics() of content
+ *                 already interned as another object;
  *     -EMFILE     intern_interp_new() with INTERN_INTERP_MAX interpreters alive;
  *     ENOENT      (errno) intern_lookup() found nothing.
  *   On every failure the caller's references are untouched and still valid.
@@ -74,8 +75,8 @@ extern "C" {
  *                     interpreter is freed (intern_interp_free)
  *   static strings:   NOT_INTERNED -> IMMORTAL_STATIC (intern_static, once)
  *
- * The built-in singletons (one-byte strings, the empty string) are
- * IMMORTAL_STATIC for their whole life.  Every immortal string is interned.
+ * The built-in singletons (one-byte strings, the empty string, the small
+ * integers of intern_int) are IMMORTAL_STATIC for their whole life.  Every immortal string is interned.
  */
 enum intern_state {
 	INTERN_NOT_INTERNED = 0,
@@ -207,7 +208,13 @@ struct intern_config {
 	/* Shards in the dynamic table: a power of two in
 	 * [1, INTERN_SHARDS_MAX]; 0 picks INTERN_SHARDS_DEFAULT. */
 	unsigned shards;
+	/* intern_auto() interns identifiers of at most this many bytes;
+	 * 0 picks INTERN_AUTO_MAX_LEN_DEFAULT. */
+	size_t auto_intern_max_len;
 };
+
+/* The default longest identifier intern_auto() interns. */
+#define INTERN_AUTO_MAX_LEN_DEFAULT 40u
 
 /* Fill `config` with the defaults.  Thread-safe. */
 INTERN_EXPORT void intern_config_init(struct intern_config *config);
@@ -245,8 +252,8 @@ INTERN_EXPORT void intern_interp_free(struct intern_interp *interp);
  * Steals *p and stores in *p a new reference to the canonical string with
  * the same bytes: *p itself if it became canonical, else the existing
  * canonical object (the old *p loses the stolen reference).  Reference-
- * neutral for the caller.  One-byte and empty strings become the static
- * singletons; a string already canonical in `interp` is left as is; a
+ * neutral for the caller.  One-byte and empty strings, and the text of a
+ * small integer (intern_int), become the static singletons; a string already canonical in `interp` is left as is; a
  * string interned in another interpreter is replaced by `interp`'s
  * canonical copy.  The canonical object may be immortal or static.
  * Returns 0, or -EINVAL (NULL argument), -ENOMEM; on failure *p is still
@@ -274,7 +281,8 @@ INTERN_EXPORT int intern_immortal(struct intern_interp *interp,
  * bytes in `interp` by any route yields it.  Calling it again, or for
  * another interpreter, registers the same object there.
  * Steals *p and stores in *p a new reference to the static object (for a
- * one-byte or empty string: the built-in singleton).
+ * one-byte or empty string or a small integer's text: the built-in
+ * singleton; the object passed in stays NOT_INTERNED).
  * Returns 0, or -EINVAL (NULL argument, or *p is a dynamically allocated
  * string), -EEXIST (`interp` already has another canonical object with
  * these bytes), -ENOMEM; on failure *p is unchanged.
@@ -305,6 +313,134 @@ INTERN_EXPORT struct intern_str *
 intern_lookup(struct intern_interp *interp, const char *data, size_t len);
 
 /* ---------------------------------------------------------------------------
+ * Small integers, identifier auto-interning
+ * ------------------------------------------------------------------------- */
+
+/*
+ * The canonical decimal string of `value` ("200", "-5", "0": no '+', no
+ * leading zeros, no "-0"), as CPython's small-int cache.  For values in a
+ * range fixed when libintern is built (meson options small_int_min and
+ * small_int_max, default -5 to 1024) it is a static singleton: a const
+ * object in read-only memory, IMMORTAL_STATIC, shared by every thread and
+ * interpreter, returned with no allocation, no hashing and no
+ * synchronization.  The digits 0 to 9 are the one-byte singletons:
+ * intern_int(interp, 7) == intern_latin1('7').  Interning the same text by
+ * any route (intern_bytes, intern_lookup, intern_mortal, intern_immortal,
+ * intern_static, intern_auto), in any interpreter, yields the same object;
+ * the text of values outside the range is interned mortal in `interp` as
+ * intern_bytes() does.
+ * Returns a new reference (incref/decref are no-ops on a singleton), or
+ * NULL with errno EINVAL (NULL interp) or ENOMEM (outside the range only).
+ * Thread-safe; in the range, no synchronization at all; outside it, as
+ * intern_bytes().
+ */
+INTERN_EXPORT struct intern_str *intern_int(struct intern_interp *interp, long long value);
+
+/*
+ * Create a string of these `len` bytes, interned only if they look like an
+ * identifier, as CPython interns the identifier-like constants of its code
+ * objects: for a parser that wants names canonical without interning every
+ * literal.  The rule: 1 to config.auto_intern_max_len bytes (default
+ * INTERN_AUTO_MAX_LEN_DEFAULT), the first in [A-Za-z_], the others in
+ * [A-Za-z0-9_]; ASCII only, so any byte >= 0x80 or a NUL disqualifies.
+ * (CPython's all_name_chars() also accepts a leading digit and the empty
+ * string, and has no length limit.)  Identifiers are interned mortal, as
+ * intern_bytes() does.  Other bytes give a new NOT_INTERNED string, as
+ * intern_str_new() does, which the caller may still intern later; except
+ * that bytes with a built-in singleton (the empty and one-byte strings,
+ * small integers, see intern_int) always give that singleton, which costs
+ * nothing.
+ * Returns a new reference, or NULL with errno EINVAL (NULL interp, or data
+ * NULL with len > 0), EOVERFLOW (len > INTERN_STR_MAX_LEN) or ENOMEM.
+ * Thread-safe; an identifier as intern_bytes(), anything else allocates and
+ * takes no lock.
+ */
+INTERN_EXPORT struct intern_str *
+intern_auto(struct intern_interp *interp, const char *data, size_t len);
+
+/* ---------------------------------------------------------------------------
+ * Application singletons
+ * ------------------------------------------------------------------------- */
+
+/*
+ * An application's own static strings, as CPython's _Py_ID and _Py_STR.
+ * In its C sources the application writes
+ *
+ *     INTERN_ID(content_length)      the string "content_length"
+ *     INTERN_STR(empty_json, "{}")   the string "{}", named empty_json
+ *
+ * and its build runs the generator `intern-gen-ids` over those sources.
+ * The generator emits a header, which defines the two macros, and a C file
+ * with one const object per content, born IMMORTAL_STATIC with
+ * INTERN_STR_F_STATIC, in read-only memory, and a struct
+ * intern_static_table that lists them.  Each macro is an address constant
+ * of type `struct intern_str *`: no call, no synchronization, usable in
+ * static initializers and by every thread; incref/decref on it are no-ops,
+ * and libintern never writes to it (it may be passed to every function
+ * that takes a string).  intern_interp_add_statics() makes an interpreter
+ * return these objects for their bytes.
+ *
+ * The generator's rules (docs/design.md, "Application singletons"): one
+ * object per content; an INTERN_STR whose text equals an INTERN_ID's name,
+ * two INTERN_STR names with the same text, one name with two texts, and
+ * the bytes of a built-in singleton (the empty and one-byte strings, the
+ * decimal text of an integer: use intern_empty(), intern_latin1(),
+ * intern_int()) are errors, reported as file:line with a non-zero exit, as
+ * is any malformed use.
+ *
+ * Strings the application allocates statically by other means use
+ * INTERN_STATIC_DEFINE and intern_static() above: they start NOT_INTERNED
+ * in writable memory and move to IMMORTAL_STATIC once, on their first
+ * intern_static().
+ */
+
+/* The layout version of struct intern_static_table and of the objects it
+ * lists; intern_interp_add_statics() refuses any other. */
+#define INTERN_STATIC_TABLE_VERSION 1u
+
+struct intern_static_table {
+	uint32_t version;                       /* INTERN_STATIC_TABLE_VERSION */
+	uint32_t count;                         /* entries in `strings` */
+	const struct intern_str *const *strings; /* static, IMMORTAL_STATIC */
+};
+
+/* The header initializer of a generated object of `len` bytes (for the
+ * generator's output): born IMMORTAL_STATIC, so it can be const. */
+#define INTERN_STATIC_HEAD_INIT(len)                                          \
+	{ 1u, (uint32_t)(len), 0u, INTERN_IMMORTAL_STATIC,                    \
+	  INTERN_STR_F_STATIC, 0u }
+
+/*
+ * File the strings of `table` in `interp`: from then on interning their
+ * bytes in `interp` by any route (intern_bytes, intern_lookup,
+ * intern_mortal or intern_immortal of an equal string, intern_static)
+ * yields the static objects.  Several interpreters may share one table.
+ * Filing an entry that `interp` already holds is a no-op, so the call may
+ * be repeated.  The entries are read, never written: they may live in
+ * read-only memory.  Borrows `table` and its strings for the life of
+ * `interp` (generated tables are static data).
+ * Give the table before other threads intern in `interp`: an entry whose
+ * bytes already have another canonical object there (a dynamic string, or
+ * another static object) cannot replace it, because references to that
+ * object may be held.
+ * Returns 0; -EINVAL (a NULL argument, a version other than
+ * INTERN_STATIC_TABLE_VERSION, a NULL strings array with a non-zero count,
+ * or an entry that is NULL, not static, not IMMORTAL_STATIC, not
+ * NUL-terminated, or has the bytes of a built-in singleton, which no table
+ * may hold: nothing is filed then); -EEXIST (the entries whose bytes
+ * already had another canonical object in `interp` are skipped, every
+ * other entry is filed); -ENOMEM (the entries filed so far stay filed, a
+ * static entry cannot be taken back: call it again).
+ * Thread-safe, may run concurrently with any operation on `interp` but
+ * intern_interp_free(); takes one shard's lock per entry.  Each entry is
+ * visible to lookups from the moment it is filed (a release store), every
+ * entry by the return.
+ */
+INTERN_EXPORT int
+intern_interp_add_statics(struct intern_interp *interp,
+			  const struct intern_static_table *table);
+
+/* ---------------------------------------------------------------------------
  * Reclamation, inspection
  * ------------------------------------------------------------------------- */
 
@@ -330,12 +466,28 @@ struct intern_stats {
 	size_t max_shard_entries;
 	double avg_probe;       /* mean probe length of a successful lookup */
 	size_t max_probe;
+	/* Activity since intern_interp_new(), every thread counted, exited
+	 * ones included; all 0 in a library built with -Dstats=false.
+	 * A lookup is the lock-free probe every intern_bytes, intern_lookup,
+	 * intern_auto (identifier), intern_mortal and intern_immortal call
+	 * makes first, except when a built-in singleton answers (0/1-byte
+	 * strings, small integers) or the string is already canonical in
+	 * `interp`; intern_static makes none. */
+	uint64_t hits;          /* lookups that returned a canonical string */
+	uint64_t misses;        /* lookups that found none (or a dying one) */
+	uint64_t inserts;       /* entries added, static ones included */
+	uint64_t removals;      /* entries removed: dead mortal strings */
+	uint64_t reseeds;       /* reserved for flood defence: 0 for now */
 };
 
 /*
  * Fill `stats` with `interp`'s figures by walking every shard under its
- * lock.  Returns 0 or -EINVAL.  Thread-safe; takes each shard's lock in
- * turn, so it briefly delays inserts, never lookups.
+ * lock.  The activity counters are exact for the calls that happened
+ * before this one (a thread's calls before pthread_join() returned, say);
+ * for calls running concurrently they may lag.  Returns 0 or -EINVAL.
+ * Thread-safe; takes each shard's lock in turn and briefly a process-wide
+ * mutex (to sum the per-thread counters), so it delays inserts and threads
+ * starting to use an interpreter, never lookups.
  */
 INTERN_EXPORT int intern_interp_stats(struct intern_interp *interp,
 				      struct intern_stats *stats);
@@ -343,9 +495,13 @@ INTERN_EXPORT int intern_interp_stats(struct intern_interp *interp,
 /*
  * Walk `interp` and verify every invariant that can be checked from
  * inside: each entry's state and owner, each slot's hash tag, no two
- * entries with equal bytes, counts that agree.  Returns 0 if all hold,
- * -EINVAL for a NULL argument, or -EUCLEAN and prints what failed to
- * stderr.  Thread-safe; takes each shard's lock in turn.
+ * entries with equal bytes, no entry with the bytes of a built-in
+ * singleton, counts that agree (with the statistics: inserts - removals =
+ * entries).  Returns 0 if all hold, -EINVAL for a NULL argument, or
+ * -EUCLEAN and prints what failed to stderr.  A library built with
+ * assertions (NDEBUG undefined) runs it in intern_interp_free() and aborts
+ * if it fails, as HotSpot's VerifyStringTableAtExit.
+ * Thread-safe; takes each shard's lock in turn.
  */
 INTERN_EXPORT int intern_interp_check(struct intern_interp *interp);
 

@@ -55,6 +55,45 @@ void intern__str_destroy(struct intern_str *s);
 struct intern_str *intern__singleton(const char *data, size_t len);
 bool intern__is_builtin(const struct intern_str *s);
 
+/* ---- small-integer strings (smallint.c) --------------------------------- */
+
+/* The build-time range, from meson's small_int_min/small_int_max (always
+ * [min <= 0, max >= 9]: the digits are the one-byte singletons). */
+#if !defined(INTERN_SMALL_INT_MIN) || !defined(INTERN_SMALL_INT_MAX)
+#error "INTERN_SMALL_INT_MIN/MAX come from lib/meson.build's lib_args"
+#endif
+
+#define INTERN__DIGITS(x)                                                      \
+	((x) >= 1000000 ? 7 : (x) >= 100000 ? 6 : (x) >= 10000 ? 5 :           \
+	 (x) >= 1000 ? 4 : (x) >= 100 ? 3 : (x) >= 10 ? 2 : 1)
+/* The longest canonical text in the range: "-5" or "1024" by default. */
+#define INTERN__SMALL_INT_MAXLEN                                               \
+	(INTERN__DIGITS(INTERN_SMALL_INT_MAX) > 1 + INTERN__DIGITS(-(INTERN_SMALL_INT_MIN)) \
+		 ? INTERN__DIGITS(INTERN_SMALL_INT_MAX)                        \
+		 : 1 + INTERN__DIGITS(-(INTERN_SMALL_INT_MIN)))
+
+/* The static string of `len` bytes (2..INTERN__SMALL_INT_MAXLEN, starting
+ * with '-' or a digit) if they are the canonical decimal text of an integer
+ * in the range, else NULL.  No hashing, no synchronization. */
+struct intern_str *intern__smallint_parse(const char *data, size_t len);
+
+/*
+ * The built-in static string for these bytes, or NULL: the empty string,
+ * the one-byte strings, the canonical small integers.  Every interning
+ * route asks this first, so no table holds their bytes (invariant I6).
+ * Inline: for other strings it costs a length compare and, for 2..4-byte
+ * strings (by default), a test of the first byte.
+ */
+static inline struct intern_str *intern__builtin(const char *data, size_t len)
+{
+	if (len <= 1)
+		return intern__singleton(data, len);
+	if (len <= INTERN__SMALL_INT_MAXLEN &&
+	    (data[0] == '-' || (unsigned)(data[0] - '0') < 10u))
+		return intern__smallint_parse(data, len);
+	return NULL;
+}
+
 /* ---- interpreters (interp.c) -------------------------------------------- */
 
 struct intern__table;
@@ -64,7 +103,19 @@ struct intern__shard {
 	struct intern__table *table;   /* RCU-published; NULL until first insert */
 	uint32_t live;                 /* entries, dying ones included */
 	uint32_t used;                 /* live entries plus tombstones */
+#ifndef INTERN_NO_STATS
+	/* Statistics, written and read under `lock` only, by writers that
+	 * already write the lock's line.  inserts - removals == live. */
+	uint64_t inserts;              /* entries published (R3 replacements too) */
+	uint64_t removals;             /* entries unlinked, replaced or dropped */
+#endif
 } __attribute__((aligned(INTERN_CACHELINE)));
+
+/* A pair of lookup counters (stats.c). */
+struct intern__counts {
+	uint64_t hits;
+	uint64_t misses;
+};
 
 struct intern_interp {
 	uint16_t id;                   /* index in the registry, never 0 */
@@ -72,6 +123,10 @@ struct intern_interp {
 	unsigned nshards;
 	struct intern__shard *shards;
 	struct intern_config config;
+#ifndef INTERN_NO_STATS
+	struct intern__counts retired; /* of exited threads; stats.c's lock */
+	struct intern__counts shared;  /* threads without a slot; relaxed RMW */
+#endif
 };
 
 static inline struct intern__shard *intern__shard_of(const struct intern_interp *interp,
@@ -82,6 +137,64 @@ static inline struct intern__shard *intern__shard_of(const struct intern_interp 
 
 /* The last reference to a MORTAL string was dropped: unlink and free it. */
 void intern__release_mortal(struct intern_str *s);
+
+/* ---- statistics (stats.c) ----------------------------------------------- */
+
+/*
+ * A thread's private lookup counters for one interpreter (stats.c explains
+ * the scheme).  The counters are written by the owning thread only, with a
+ * relaxed load and store (no read-modify-write, no lock prefix); `interp`
+ * names the interpreter counted here, NULL when the slot is free.
+ */
+struct intern__tslot {
+	uint64_t lookups;              /* hits are lookups - misses */
+	uint64_t misses;
+	const struct intern_interp *interp;
+};
+
+/* Start and end an interpreter's counting (intern_interp_new/_free). */
+void intern__stats_init(struct intern_interp *interp);
+void intern__stats_fini(struct intern_interp *interp);
+
+/* The hits and misses counted so far for `interp`, every thread summed. */
+struct intern__counts intern__stats_lookups(struct intern_interp *interp);
+
+#ifndef INTERN_NO_STATS
+/* The slot this thread counted in last (never NULL: a dummy slot that
+ * names no interpreter until the first count). */
+extern __thread struct intern__tslot *intern__tls_slot;
+
+void intern__count_slow(const struct intern_interp *interp, bool hit);
+
+/* Add 1 to a counter only this thread writes: relaxed load and store, so
+ * intern_interp_stats() may read it concurrently without a data race. */
+static inline void intern__count_bump(uint64_t *c)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+#endif
+
+/* Count one lock-free lookup of `interp` that returned `found` (NULL: a
+ * miss): a TLS load, a compare, and one or two increments of this thread's
+ * own counters.  `found` rather than a bool, so that a hit computes none. */
+static inline void intern__count_lookup(const struct intern_interp *interp,
+					const struct intern_str *found)
+{
+#ifndef INTERN_NO_STATS
+	struct intern__tslot *slot = intern__tls_slot;
+
+	if (__builtin_expect(__atomic_load_n(&slot->interp, __ATOMIC_RELAXED) == interp, 1)) {
+		intern__count_bump(&slot->lookups);
+		if (!found)
+			intern__count_bump(&slot->misses);
+	} else {
+		intern__count_slow(interp, found != NULL);
+	}
+#else
+	(void)interp;
+	(void)found;
+#endif
+}
 
 /* ---- the sharded table (table.c) ---------------------------------------- */
 
@@ -106,5 +219,12 @@ void intern__table_remove(struct intern_interp *interp, struct intern_str *s);
 
 /* intern_interp_free's sweep: mortal -> NOT_INTERNED, immortal freed. */
 void intern__table_teardown(struct intern_interp *interp);
+
+/* ---- application statics (intern.c, statics.c) ------------------------- */
+
+/* File static `s` (NOT_INTERNED or IMMORTAL_STATIC, not a built-in's
+ * bytes) in `interp`: 0, -EEXIST (another object holds its bytes) or
+ * -ENOMEM.  An IMMORTAL_STATIC `s` is only read, never written. */
+int intern__file_static(struct intern_interp *interp, struct intern_str *s);
 
 #endif

@@ -6,8 +6,9 @@
  * Every route funnels into intern_content(): a lock-free lookup first (the
  * hit path: an RCU read-side section, a probe, at most one atomic increment
  * for a mortal result, no allocation), then find-or-insert under one shard
- * lock (table.c).  One-byte and empty strings never reach a table: every
- * route returns the built-in singleton for them first.
+ * lock (table.c).  Strings with a built-in singleton (empty, one byte, a
+ * small integer's decimal text: intern__builtin) never reach a table: every
+ * route returns the singleton for them first.
  */
 #include <errno.h>
 
@@ -104,9 +105,10 @@ static int intern_ref(struct intern_interp *interp, struct intern_str **p, int s
 	if (!interp || !p || !*p)
 		return -EINVAL;
 	s = *p;
-	if (s->ob_len <= 1) {
-		*p = intern__singleton(intern__data(s), s->ob_len);
-		intern_str_decref(s);
+	r = intern__builtin(intern__data(s), s->ob_len);
+	if (r) {
+		*p = r;
+		intern_str_decref(s); /* a no-op if s is r */
 		return 0;
 	}
 	st = intern__state(s);
@@ -160,10 +162,22 @@ INTERN_API int intern_static(struct intern_interp *interp, struct intern_str **p
 	s = *p;
 	if (!intern__is_static(s))
 		return -EINVAL; /* CPython: InternStatic on a dynamic string */
-	if (s->ob_len <= 1) {
-		*p = intern__singleton(intern__data(s), s->ob_len);
+	r = intern__builtin(intern__data(s), s->ob_len);
+	if (r) {
+		*p = r; /* `s` stays NOT_INTERNED, unused */
 		return 0;
 	}
+	return intern__file_static(interp, s);
+}
+
+/* intern_static()'s filing step, shared with intern_interp_add_statics()
+ * (statics.c): `s` is static, NOT_INTERNED or IMMORTAL_STATIC, without the
+ * bytes of a built-in singleton.  An IMMORTAL_STATIC `s` is only read
+ * (claim() in table.c). */
+int intern__file_static(struct intern_interp *interp, struct intern_str *s)
+{
+	struct intern_str *r;
+
 	r = intern_content(interp, intern__data(s), s->ob_len,
 			   intern__hash(intern__data(s), s->ob_len), s, INTERN_IMMORTAL_STATIC);
 	if (!r)
@@ -179,13 +193,15 @@ INTERN_API struct intern_str *intern_bytes(struct intern_interp *interp, const c
 					   size_t len)
 {
 	int rc = interp ? check_bytes(data, len) : -EINVAL;
+	struct intern_str *r;
 
 	if (__builtin_expect(rc < 0, 0)) {
 		errno = -rc;
 		return NULL;
 	}
-	if (len <= 1)
-		return intern__singleton(data, len);
+	r = intern__builtin(data, len);
+	if (r)
+		return r;
 	return intern_content(interp, data, len, intern__hash(data, len), NULL, INTERN_MORTAL);
 }
 
@@ -199,8 +215,9 @@ INTERN_API struct intern_str *intern_lookup(struct intern_interp *interp, const 
 		errno = -rc;
 		return NULL;
 	}
-	if (len <= 1)
-		return intern__singleton(data, len);
+	r = intern__builtin(data, len);
+	if (r)
+		return r;
 	r = intern__table_lookup(interp, intern__hash(data, len), data, len);
 	if (!r)
 		errno = ENOENT;

@@ -61,6 +61,7 @@ INTERN_API void intern_config_init(struct intern_config *config)
 		return;
 	memset(config, 0, sizeof(*config));
 	config->shards = INTERN_SHARDS_DEFAULT;
+	config->auto_intern_max_len = INTERN_AUTO_MAX_LEN_DEFAULT;
 }
 
 INTERN_API struct intern_interp *intern_interp_new(const struct intern_config *config)
@@ -75,6 +76,8 @@ INTERN_API struct intern_interp *intern_interp_new(const struct intern_config *c
 		cfg = *config;
 		if (cfg.shards == 0)
 			cfg.shards = INTERN_SHARDS_DEFAULT;
+		if (cfg.auto_intern_max_len == 0)
+			cfg.auto_intern_max_len = INTERN_AUTO_MAX_LEN_DEFAULT;
 	}
 	if (cfg.shards > INTERN_SHARDS_MAX || (cfg.shards & (cfg.shards - 1))) {
 		errno = EINVAL;
@@ -95,6 +98,7 @@ INTERN_API struct intern_interp *intern_interp_new(const struct intern_config *c
 		goto nomem;
 	for (unsigned k = 0; k < cfg.shards; k++)
 		pthread_mutex_init(&interp->shards[k].lock, NULL);
+	intern__stats_init(interp);
 	rc = alloc_id(interp);
 	if (rc < 0) {
 		intern__free(interp->shards);
@@ -115,6 +119,13 @@ INTERN_API void intern_interp_free(struct intern_interp *interp)
 {
 	if (!interp)
 		return;
+#ifndef NDEBUG
+	/* HotSpot's VerifyStringTableAtExit: a broken table is reported, not
+	 * torn down in silence. */
+	if (intern_interp_check(interp) != 0)
+		intern__die("intern_interp_free: interpreter %u fails intern_interp_check",
+			    interp->id);
+#endif
 	intern__table_teardown(interp);                               /* 1 */
 	pthread_mutex_lock(&registry_lock);
 	__atomic_store_n(&registry[interp->id], NULL, __ATOMIC_RELEASE); /* 2 */
@@ -123,6 +134,7 @@ INTERN_API void intern_interp_free(struct intern_interp *interp)
 	pthread_mutex_lock(&registry_lock);
 	id_taken[interp->id] = 0;                                     /* 4 */
 	pthread_mutex_unlock(&registry_lock);
+	intern__stats_fini(interp); /* no thread's counter slot names it now */
 	for (unsigned k = 0; k < interp->nshards; k++)
 		pthread_mutex_destroy(&interp->shards[k].lock);
 	intern__free(interp->shards);

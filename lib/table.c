@@ -116,6 +116,14 @@
 #define TABLE_MIN_SLOTS 8u
 #define TABLE_SHRINK_MIN 64u
 
+/* Statistics kept under the shard lock (intern-private.h): inserts and
+ * removals, so that inserts - removals == live, which the check verifies. */
+#ifndef INTERN_NO_STATS
+#define SHARD_COUNT(sh, field, n) ((sh)->field += (n))
+#else
+#define SHARD_COUNT(sh, field, n) ((void)0)
+#endif
+
 /* A MORTAL entry whose count reached 0: its killer is on the way (R2). */
 static inline bool is_dying(const struct intern_str *s)
 {
@@ -191,6 +199,7 @@ static int rebuild(struct intern__shard *sh, uint32_t extra)
 			keep++;
 		}
 	}
+	SHARD_COUNT(sh, removals, sh->live - keep); /* the dying ones dropped */
 	sh->live = keep;
 	sh->used = keep;
 	__atomic_store_n(&sh->table, t, __ATOMIC_RELEASE);
@@ -209,6 +218,13 @@ static int claim(struct intern_interp *interp, struct intern_str *cand, int stat
 	if (state == INTERN_IMMORTAL_STATIC) {
 		uint8_t expect = INTERN_NOT_INTERNED;
 
+		/* A static already in state 3 is not touched at all: generated
+		 * objects (intern_interp_add_statics) are born 3 in read-only
+		 * memory, and a CAS is a write even when it fails (x86's LOCK
+		 * CMPXCHG writes the old value back), so it would fault there.
+		 * State 3 is final, so the plain load cannot be stale. */
+		if (intern__state(cand) == INTERN_IMMORTAL_STATIC)
+			return 0;
 		/* Statics go 0 -> 3 once, whichever interpreter is first. */
 		if (!__atomic_compare_exchange_n(&cand->ob_state, &expect,
 						 INTERN_IMMORTAL_STATIC, false,
@@ -326,12 +342,15 @@ struct intern_str *intern__table_intern(struct intern_interp *interp, uint32_t h
 	if (dying_at != UINT32_MAX) {
 		/* R3: the dying entry's killer will find no slot for it. */
 		publish(t, dying_at, cand, tag, state);
+		SHARD_COUNT(sh, inserts, 1);
+		SHARD_COUNT(sh, removals, 1);
 		result = cand;
 		goto out;
 	}
 	if (t->slots[free_at] == SLOT_EMPTY)
 		sh->used++;
 	sh->live++;
+	SHARD_COUNT(sh, inserts, 1);
 	publish(t, free_at, cand, tag, state);
 	result = cand;
 out:
@@ -384,6 +403,7 @@ void intern__table_remove(struct intern_interp *interp, struct intern_str *s)
 			 * get-unless-zero, which fails (R1). */
 			__atomic_store_n(&t->slots[i], SLOT_TOMB, __ATOMIC_RELEASE);
 			sh->live--;
+			SHARD_COUNT(sh, removals, 1);
 			break;
 		}
 		/* Give memory back after churn; failure keeps the old array. */
@@ -494,9 +514,20 @@ int intern_interp_stats(struct intern_interp *interp, struct intern_stats *st)
 		}
 		if (sh->live > st->max_shard_entries)
 			st->max_shard_entries = sh->live;
+#ifndef INTERN_NO_STATS
+		st->inserts += sh->inserts;
+		st->removals += sh->removals;
+#endif
 		pthread_mutex_unlock(&sh->lock);
 	}
 	st->avg_probe = entries ? (double)probes / (double)entries : 0.0;
+	{
+		/* Per-thread counters, summed (stats.c); reseeds stay 0. */
+		struct intern__counts c = intern__stats_lookups(interp);
+
+		st->hits = c.hits;
+		st->misses = c.misses;
+	}
 	return 0;
 }
 
@@ -530,6 +561,10 @@ static unsigned check_shard(const struct intern_interp *interp, unsigned k,
 		st = intern__state(s);
 		h = entry_hash(s);
 		CHECK(intern__data(s)[s->ob_len] == '\0', "shard %u slot %u: no NUL", k, i);
+		/* I6: the built-in singletons' bytes never reach a table, so
+		 * such an entry could never be found. */
+		CHECK(!intern__builtin(intern__data(s), s->ob_len),
+		      "shard %u slot %u: bytes of a built-in singleton", k, i);
 		CHECK(slot_tag(v) == tag_of(h), "shard %u slot %u: tag mismatch", k, i);
 		CHECK(intern__shard_of(interp, h) == sh, "shard %u slot %u: wrong shard", k, i);
 		if (intern__is_static(s)) {
@@ -586,8 +621,15 @@ int intern_interp_check(struct intern_interp *interp)
 		pthread_mutex_lock(&sh->lock);
 		if (sh->table)
 			bad += check_shard(interp, k, sh->table, sh);
-		else if (sh->live || sh->used)
-			bad++;
+		else
+			CHECK(!sh->live && !sh->used, "shard %u: no array, counters %u/%u", k,
+			      sh->live, sh->used);
+#ifndef INTERN_NO_STATS
+		CHECK(sh->inserts - sh->removals == sh->live,
+		      "shard %u: %llu inserts - %llu removals != %u entries", k,
+		      (unsigned long long)sh->inserts, (unsigned long long)sh->removals,
+		      sh->live);
+#endif
 		pthread_mutex_unlock(&sh->lock);
 	}
 	return bad ? -EUCLEAN : 0;

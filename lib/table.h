@@ -168,6 +168,8 @@ intern__table_lookup(const struct intern_interp *interp, uint32_t hash, const ch
 		}
 	}
 	intern__read_unlock();
+	/* This thread's own counter: no shared write (stats.c). */
+	intern__count_lookup(interp, found);
 	return found;
 }
 
