@@ -22,7 +22,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <sched.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -260,60 +259,6 @@ static uint64_t total_ops(unsigned n)
 	return t;
 }
 
-/*
- * Pauses (--pause USEC): a pauser thread sends a signal to a random worker
- * every few tens of microseconds, and the handler sleeps USEC.  The worker
- * freezes at an arbitrary instruction, sometimes inside the library: a
- * lookup between loading a slot and taking its reference, a killer between
- * its final decrement and the unlink, an inserter holding a shard lock.
- * rcutorture's readers delay inside their read-side sections for the same
- * reason: a window of a few instructions becomes one of microseconds, on
- * any machine, loaded or not.  For a correct library a pause only delays
- * things (a grace period, a lock); nanosleep is async-signal-safe, errno
- * is kept, and SA_RESTART restarts interrupted system calls.
- */
-#define PAUSE_SIGNAL (SIGRTMIN + 2)
-#define PAUSE_EVERY_US 25
-
-static void on_pause(int sig)
-{
-	int saved = errno;
-	struct timespec ts = { 0, (long)cfg.pause_us * 1000 };
-
-	(void)sig;
-	nanosleep(&ts, NULL);
-	errno = saved;
-}
-
-static atomic_bool pauser_stop;
-
-static void *pauser_thread(void *arg)
-{
-	unsigned n = *(unsigned *)arg;
-	uint64_t rng = cfg.seed ^ 0x7061757365ull;
-
-	while (!atomic_load_explicit(&pauser_stop, memory_order_relaxed)) {
-		sleep_sec(PAUSE_EVERY_US * 1e-6);
-		pthread_kill(workers[rng_below(&rng, n)].thread, PAUSE_SIGNAL);
-	}
-	return NULL;
-}
-
-static bool pauser_start(pthread_t *t, unsigned *n)
-{
-	struct sigaction sa;
-
-	if (!cfg.pause_us)
-		return false;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_pause;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(PAUSE_SIGNAL, &sa, NULL);
-	atomic_store(&pauser_stop, false);
-	return pthread_create(t, NULL, pauser_thread, n) == 0;
-}
-
 static void *worker_thread(void *arg)
 {
 	worker_run(arg);
@@ -349,8 +294,6 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 	uint64_t rng = cfg.seed ^ 0x73746f726dull;
 	bool stopping = false;
 	pthread_barrier_t start;
-	pthread_t pauser;
-	bool pausing = false;
 
 	workers = aligned_alloc(64, n * sizeof(*workers));
 	if (!workers) {
@@ -360,6 +303,8 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 	memset(workers, 0, n * sizeof(*workers));
 	atomic_store(&stop, false);
 	orphans_init();
+	if (!inline_run)
+		pthread_barrier_init(&start, NULL, n + 1);
 	for (unsigned i = 0; i < n; i++) {
 		struct worker *w = &workers[i];
 
@@ -378,14 +323,12 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 		t0 = now_sec();
 		worker_run(&workers[0]);
 	} else {
-		pthread_barrier_init(&start, NULL, n + 1);
 		for (unsigned i = 0; i < n; i++)
 			if (pthread_create(&workers[i].thread, NULL, worker_thread, &workers[i])) {
 				perror("intern-stress: pthread_create");
 				exit(2);
 			}
 		pthread_barrier_wait(&start);
-		pausing = pauser_start(&pauser, &n);
 		t0 = last_prog = last_check = last_change = run_t0 = now_sec();
 		for (;;) {
 			bool all_done = true;
@@ -400,11 +343,6 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 								 memory_order_acquire) != 0;
 			if (all_done)
 				break;
-			if (pausing && stopping) { /* let the wind-down run unpaused */
-				atomic_store(&pauser_stop, true);
-				pthread_join(pauser, NULL);
-				pausing = false;
-			}
 			if (ops != last_total) {
 				last_total = ops;
 				last_change = t;
@@ -442,10 +380,6 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 		}
 		if (storm)
 			intern__fault_disarm();
-		if (pausing) {
-			atomic_store(&pauser_stop, true);
-			pthread_join(pauser, NULL);
-		}
 		phase = "join";
 		for (unsigned i = 0; i < n; i++)
 			pthread_join(workers[i].thread, NULL);
@@ -573,8 +507,6 @@ static void usage(FILE *f)
 "      --check-every SECS intern_interp_check on shared interps while running (0.5)\n"
 "      --starve F         flag a thread below F x the mean ops (0.2)\n"
 "      --stall SECS       no progress this long is a violation (10)\n"
-"      --pause USEC       every 25 us a random worker is stopped by a signal for\n"
-"                         USEC us, at whatever instruction it is (0 = off)\n"
 "      --fail-fast        exit at the first violation, before the library can\n"
 "                         crash on what it broke: the line names the check\n"
 "      --profile NAME     churn: 8 poison keys of ~1000 bytes in one shard, 4 held\n"
@@ -648,7 +580,7 @@ static void profile_churn(void)
 
 enum {
 	O_DIST = 256, O_TOKENS, O_POISONKEYS, O_LEN, O_MIX, O_HOLD, O_IMMFRAC, O_PRIVATE, O_SHARDS, O_SEED,
-	O_RECHECK, O_REBORN, O_PAUSE, O_PROGRESS, O_CHECK, O_STARVE, O_STALL, O_FAILFAST,
+	O_RECHECK, O_REBORN, O_PROGRESS, O_CHECK, O_STARVE, O_STALL, O_FAILFAST,
 	O_PROFILE, O_ALLOCFAIL,
 };
 
@@ -671,7 +603,6 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 		{ "progress", required_argument, 0, O_PROGRESS },
 		{ "check-every", required_argument, 0, O_CHECK },
 		{ "starve", required_argument, 0, O_STARVE }, { "stall", required_argument, 0, O_STALL },
-		{ "pause", required_argument, 0, O_PAUSE },
 		{ "fail-fast", no_argument, 0, O_FAILFAST },
 		{ "profile", required_argument, 0, O_PROFILE },
 		{ "alloc-fail", optional_argument, 0, O_ALLOCFAIL },
@@ -724,7 +655,6 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 		case O_CHECK: cfg.check_every = strtod(optarg, NULL); break;
 		case O_STARVE: cfg.starve = strtod(optarg, NULL); break;
 		case O_STALL: cfg.stall = strtod(optarg, NULL); break;
-		case O_PAUSE: cfg.pause_us = (unsigned)strtoul(optarg, NULL, 0); break;
 		case O_FAILFAST: cfg.fail_fast = true; break;
 		case O_PROFILE:
 			if (strcmp(optarg, "churn")) {

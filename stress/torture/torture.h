@@ -74,7 +74,6 @@ struct config {
 	double check_every;       /* seconds between mid-run intern_interp_check */
 	double starve;            /* a thread below starve * mean ops starves */
 	double stall;             /* seconds without progress = a stall */
-	unsigned pause_us;        /* signal-driven pauses of workers; 0 = none */
 	bool fail_fast;
 	bool quiet;
 	unsigned verbose;         /* violation messages printed (then counted) */
