@@ -19,15 +19,30 @@
  *
  *   Status is 0 or a negative errno.  Constructors return NULL and set errno.
  *   The error codes, in one place:
- *     -EINVAL     a NULL argument, or a state transition the state machine
- *                 does not allow (see enum intern_state);
+ *     -EINVAL     a NULL argument, a state transition the state machine
+ *                 does not allow (see enum intern_state), a string whose
+ *                 header no live string has (a freed one, mostly, or one
+ *                 the caller holds no reference to: count 0), or an
+ *                 interpreter already freed (detected for the last 64
+ *                 intern_interp_free() calls: their structs are kept);
  *     -EOVERFLOW  a length above INTERN_STR_MAX_LEN;
  *     -ENOMEM     memory exhausted;
  *     -EEXIST     intern_static() or intern_interp_add_statics() of content
  *                 already interned as another object;
  *     -EMFILE     intern_interp_new() with INTERN_INTERP_MAX interpreters alive;
+ *     -ENOSPC     a new mortal entry would pass the interpreter's quota
+ *                 (struct intern_config: max_mortal, max_mortal_bytes);
  *     ENOENT      (errno) intern_lookup() found nothing.
  *   On every failure the caller's references are untouched and still valid.
+ *
+ *   Misuse without an error to return (a decref past zero, an incref or
+ *   decref of a freed string, a second intern_interp_free()) is detected
+ *   where the object's memory still says so: a library built with
+ *   assertions (NDEBUG undefined, meson's default debugoptimized) aborts
+ *   with "libintern: <what>" on stderr; a release build prints the first
+ *   16 such messages with "(ignored)", writes nothing to the object, and
+ *   goes on.  A use after free is undefined behaviour all the same: the
+ *   checks catch the common cases, not all (docs/design.md, "Bad input").
  *
  *   Threads need no ceremony: any thread may call any function at any time
  *   without registering itself.  The library uses liburcu (memb flavor)
@@ -139,6 +154,10 @@ INTERN_EXPORT struct intern_str *intern_str_new(const char *data, size_t len);
 /*
  * Take a counted reference.  A no-op (writes nothing) on immortal and
  * static strings.  The caller must already hold a reference to `s`.
+ * A count that reaches 2^31 saturates: the string is pinned for good (a
+ * leak, never a wrapped count), as Linux's refcount_t.  An incref of a
+ * string with no reference left (count 0) or of a freed one is a misuse
+ * (see the conventions above).
  * Thread-safe, wait-free: one relaxed atomic increment for mortal and
  * non-interned strings.  NULL is ignored.
  */
@@ -153,26 +172,30 @@ INTERN_EXPORT void intern_str_incref(struct intern_str *s);
  * lookups never see freed memory.  Safe to call while the owning
  * interpreter is being freed.  Must not be called inside the caller's own
  * liburcu read-side critical section (the out-of-memory fallback waits
- * for a grace period).  NULL is ignored.
+ * for a grace period).  NULL is ignored.  A decref past zero (count
+ * already 0: the string is dying) or of a freed string is a misuse (see
+ * the conventions above): never decremented, so the count cannot wrap.
+ * A saturated count (see intern_str_incref) stays saturated.
  * Thread-safe; release ordering on the count, acquire before freeing.
  */
 INTERN_EXPORT void intern_str_decref(struct intern_str *s);
 
 /*
  * The string's bytes: intern_str_len(s) bytes followed by a NUL.
- * Returns a borrowed pointer, valid while the caller holds a reference.
+ * Returns a borrowed pointer, valid while the caller holds a reference;
+ * NULL for NULL.
  * Thread-safe, reads only immutable fields.
  */
 INTERN_EXPORT const char *intern_str_data(const struct intern_str *s);
 
-/* The length in bytes, not counting the NUL.  Thread-safe. */
+/* The length in bytes, not counting the NUL; 0 for NULL.  Thread-safe. */
 INTERN_EXPORT size_t intern_str_len(const struct intern_str *s);
 
 /*
  * The current interning state.  For a string other threads may be interning
  * at the same moment the answer may be stale by the time it is used; it
  * never goes backwards except to NOT_INTERNED when the owning interpreter
- * is freed.  Thread-safe, acquire load.
+ * is freed.  INTERN_NOT_INTERNED for NULL.  Thread-safe, acquire load.
  */
 INTERN_EXPORT enum intern_state intern_str_state(const struct intern_str *s);
 
@@ -211,17 +234,33 @@ struct intern_config {
 	/* intern_auto() interns identifiers of at most this many bytes;
 	 * 0 picks INTERN_AUTO_MAX_LEN_DEFAULT. */
 	size_t auto_intern_max_len;
+	/* Quotas on MORTAL entries, for tables fed from untrusted input: at
+	 * most `max_mortal` of them, and at most `max_mortal_bytes` bytes of
+	 * them, each entry counting intern_str_len() + 1; 0 is unlimited
+	 * (the default).  Interning that would add a mortal entry past a
+	 * limit fails with -ENOSPC (constructors: NULL, errno ENOSPC); hits,
+	 * lookups and the strings already interned are unaffected.  Immortal
+	 * and static entries are not counted: the application chooses them
+	 * (never immortalize untrusted strings), and intern_immortal() of a
+	 * mortal entry gives its room back.  An entry counts from its insert
+	 * until it is removed, which its last intern_str_decref() does before
+	 * returning: from then on the room is free again.  Never exceeded,
+	 * under any concurrency; docs/design.md, "Quotas". */
+	size_t max_mortal;
+	size_t max_mortal_bytes;
 };
 
 /* The default longest identifier intern_auto() interns. */
 #define INTERN_AUTO_MAX_LEN_DEFAULT 40u
 
-/* Fill `config` with the defaults.  Thread-safe. */
+/* Fill `config` with the defaults (all zero but shards and
+ * auto_intern_max_len).  NULL is ignored.  Thread-safe. */
 INTERN_EXPORT void intern_config_init(struct intern_config *config);
 
 /*
  * Create an interpreter: an isolated interning domain with its own table.
- * `config` may be NULL for the defaults; it is copied.
+ * `config` may be NULL for the defaults; it is copied (a zeroed struct
+ * intern_config is the defaults too).
  * Returns a new interpreter, or NULL with errno EINVAL (a bad field:
  * shards not a power of two, or above INTERN_SHARDS_MAX), EMFILE
  * (INTERN_INTERP_MAX interpreters alive) or ENOMEM.
@@ -236,7 +275,9 @@ intern_interp_new(const struct intern_config *config);
  * application still references become NOT_INTERNED and stay valid; their
  * last intern_str_decref() frees them.  Waits for an RCU grace period, so
  * it must not be called inside a liburcu read-side critical section.
- * NULL is ignored.
+ * NULL is ignored.  The struct itself is kept (marked dead) until 64 later
+ * frees, so that every call with the stale pointer fails with EINVAL, and
+ * a second free of it is a misuse (see the conventions above).
  * Concurrency: no other thread may use `interp` (intern, lookup, stats)
  * during or after the call; other threads may concurrently decref strings
  * that belonged to it.
@@ -256,8 +297,9 @@ INTERN_EXPORT void intern_interp_free(struct intern_interp *interp);
  * small integer (intern_int), become the static singletons; a string already canonical in `interp` is left as is; a
  * string interned in another interpreter is replaced by `interp`'s
  * canonical copy.  The canonical object may be immortal or static.
- * Returns 0, or -EINVAL (NULL argument), -ENOMEM; on failure *p is still
- * the caller's valid reference, unchanged.
+ * Returns 0, or -EINVAL (NULL argument), -ENOSPC (a new mortal entry
+ * would pass the quota), -ENOMEM; on failure *p is still the caller's
+ * valid reference, unchanged.
  * Thread-safe.  A hit takes no lock (an RCU read-side section and, for a
  * mortal result, one atomic increment); an insert takes one shard's lock.
  */
@@ -295,7 +337,8 @@ INTERN_EXPORT int intern_static(struct intern_interp *interp,
  * Python's sys.intern() on raw bytes: the canonical string with these
  * `len` bytes, interned mortal if it was absent.
  * Returns a new reference, or NULL with errno EINVAL (NULL interp, or
- * data NULL with len > 0), EOVERFLOW or ENOMEM.
+ * data NULL with len > 0), EOVERFLOW, ENOSPC (absent, and the quota is
+ * reached) or ENOMEM.
  * Thread-safe.  A hit allocates nothing and takes no lock; a miss
  * allocates the string and takes one shard's lock.
  */
@@ -330,7 +373,8 @@ intern_lookup(struct intern_interp *interp, const char *data, size_t len);
  * the text of values outside the range is interned mortal in `interp` as
  * intern_bytes() does.
  * Returns a new reference (incref/decref are no-ops on a singleton), or
- * NULL with errno EINVAL (NULL interp) or ENOMEM (outside the range only).
+ * NULL with errno EINVAL (NULL interp), ENOSPC or ENOMEM (outside the
+ * range only).
  * Thread-safe; in the range, no synchronization at all; outside it, as
  * intern_bytes().
  */
@@ -351,7 +395,8 @@ INTERN_EXPORT struct intern_str *intern_int(struct intern_interp *interp, long l
  * small integers, see intern_int) always give that singleton, which costs
  * nothing.
  * Returns a new reference, or NULL with errno EINVAL (NULL interp, or data
- * NULL with len > 0), EOVERFLOW (len > INTERN_STR_MAX_LEN) or ENOMEM.
+ * NULL with len > 0), EOVERFLOW (len > INTERN_STR_MAX_LEN), ENOSPC (an
+ * identifier, absent, and the quota is reached) or ENOMEM.
  * Thread-safe; an identifier as intern_bytes(), anything else allocates and
  * takes no lock.
  */
@@ -477,7 +522,14 @@ struct intern_stats {
 	uint64_t misses;        /* lookups that found none (or a dying one) */
 	uint64_t inserts;       /* entries added, static ones included */
 	uint64_t removals;      /* entries removed: dead mortal strings */
-	uint64_t reseeds;       /* reserved for flood defence: 0 for now */
+	uint64_t reseeds;       /* shards rehashed under a fresh key of their
+				 * own because a flood was detected (counted
+				 * with -Dstats=false too) */
+	/* What the quotas count (struct intern_config): mortal entries,
+	 * dying ones included until removed, and their bytes (len + 1
+	 * each).  Counted whether or not a limit is set. */
+	size_t quota_mortal;
+	size_t quota_mortal_bytes;
 };
 
 /*
@@ -497,11 +549,15 @@ INTERN_EXPORT int intern_interp_stats(struct intern_interp *interp,
  * inside: each entry's state and owner, each slot's hash tag, no two
  * entries with equal bytes, no entry with the bytes of a built-in
  * singleton, counts that agree (with the statistics: inserts - removals =
- * entries).  Returns 0 if all hold, -EINVAL for a NULL argument, or
- * -EUCLEAN and prints what failed to stderr.  A library built with
- * assertions (NDEBUG undefined) runs it in intern_interp_free() and aborts
- * if it fails, as HotSpot's VerifyStringTableAtExit.
- * Thread-safe; takes each shard's lock in turn.
+ * entries; with a quota, the counted mortal entries and bytes equal the
+ * table's and are within the limits).  Returns 0 if all hold, -EINVAL for
+ * a NULL argument, or -EUCLEAN and prints what failed to stderr.  A
+ * library built with assertions (NDEBUG undefined) runs it in
+ * intern_interp_free() and aborts if it fails, as HotSpot's
+ * VerifyStringTableAtExit.
+ * Thread-safe; takes each shard's lock in turn, or, when the interpreter
+ * has a quota, every shard's lock for the whole walk (inserts and removals
+ * wait; lookups never do).
  */
 INTERN_EXPORT int intern_interp_check(struct intern_interp *interp);
 

@@ -43,7 +43,7 @@ INTERN_API struct intern_str *intern_auto(struct intern_interp *interp, const ch
 {
 	struct intern_str *s;
 
-	if (!interp || (!data && len)) {
+	if (!intern__interp_ok(interp) || (!data && len)) {
 		errno = EINVAL;
 		return NULL;
 	}

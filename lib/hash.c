@@ -102,11 +102,53 @@ uint64_t intern__siphash(const uint64_t key[2], const void *data, size_t len,
 	return siphash(key, data, len, crounds, drounds);
 }
 
+/* Fold SipHash's 64 bits to the table's 32.  A total-collision build
+ * (meson -Dtest_hash=constant|4bit) throws the bits away here, so that every
+ * table hash, whatever its key, is one value or one of 16. */
+static inline uint32_t fold(uint64_t h)
+{
+	uint32_t x = (uint32_t)(h ^ (h >> 32));
+
+#if INTERN_TEST_HASH == 1
+	(void)x;
+	return 0x5a5a5a5au;
+#elif INTERN_TEST_HASH == 2
+	/* 16 values, spread so that they still differ in the shard (top
+	 * bits), the bucket (low bits) and the tag. */
+	return (x & 0xfu) * 0x11111111u;
+#else
+	return x;
+#endif
+}
+
 uint32_t intern__hash(const void *data, size_t len)
 {
-	uint64_t h = siphash(process_key, data, len, 1, 3);
+	return fold(siphash(process_key, data, len, 1, 3));
+}
 
-	return (uint32_t)(h ^ (h >> 32));
+uint32_t intern__hash_keyed(const uint64_t key[2], const void *data, size_t len)
+{
+	return fold(siphash(key, data, len, 1, 3));
+}
+
+void intern__random_key(uint64_t key[2])
+{
+	static uint64_t counter;
+	struct timespec ts;
+	uint64_t in[3];
+
+	if (getrandom(key, 2 * sizeof(uint64_t), GRND_NONBLOCK) == (ssize_t)(2 * sizeof(uint64_t)))
+		return;
+	/* No entropy this early (or no getrandom): a PRF of the process key
+	 * over a counter and the clock, still unpredictable without the
+	 * process key. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	in[0] = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+	in[1] = (uint64_t)ts.tv_sec;
+	in[2] = (uint64_t)ts.tv_nsec;
+	key[0] = siphash(process_key, (const unsigned char *)in, sizeof(in), 2, 4);
+	in[0] ^= 0x9e3779b97f4a7c15ULL;
+	key[1] = siphash(process_key, (const unsigned char *)in, sizeof(in), 2, 4);
 }
 
 /*

@@ -12,6 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 0 normally; 1 (constant) or 2 (4 bits) in a total-collision build,
+ * meson -Dtest_hash=constant|4bit (lib/meson.build). */
+#ifndef INTERN_TEST_HASH
+#define INTERN_TEST_HASH 0
+#endif
+
 /* SipHash-c-d of `len` bytes under `key`; `crounds`/`drounds` are the
  * compression and finalization round counts (1 and 3 for SipHash-1-3). */
 uint64_t intern__siphash(const uint64_t key[2], const void *data, size_t len,
@@ -20,5 +26,15 @@ uint64_t intern__siphash(const uint64_t key[2], const void *data, size_t len,
 /* The process-wide keyed hash of a string's bytes (SipHash-1-3, folded to
  * 32 bits).  Thread-safe: the key is written once before main(). */
 uint32_t intern__hash(const void *data, size_t len);
+
+/* The same hash (SipHash-1-3, folded to 32 bits, degraded as intern__hash
+ * in a total-collision build) under another key: a shard's slot array
+ * after an online reseed (table.c, "Flood defence"). */
+uint32_t intern__hash_keyed(const uint64_t key[2], const void *data, size_t len);
+
+/* A fresh 128-bit key from the OS (getrandom), independent of the process
+ * key; without entropy, a PRF of the process key, a counter and the
+ * clock.  Thread-safe. */
+void intern__random_key(uint64_t key[2]);
 
 #endif

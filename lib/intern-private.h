@@ -19,14 +19,33 @@
 
 #define INTERN_CACHELINE 64
 
-/* Poison written over freed strings in checking builds (assertions on). */
+/* Poison written over freed strings: the count and the state in every
+ * build (two stores; the allocator may overwrite them, see str.c), the
+ * bytes in checking builds (assertions on). */
 #define INTERN__POISON_REFCNT 0xdeadbeefu
+#define INTERN__POISON_STATE 0xffu
 #define INTERN__POISON_BYTE 0x6b
+
+/* Reference counts at or above INTERN__REF_LIMIT are saturated: the string
+ * is pinned (never freed: a leak, not a use after free), as the Linux
+ * kernel's refcount_t.  An increment that reaches the limit stores
+ * INTERN__REF_SATURATED, half-way to the wrap, and decrements and
+ * increments of a saturated count store it again.  2^31 references are not
+ * held by a correct program; a leak of references is. */
+#define INTERN__REF_LIMIT 0x80000000u
+#define INTERN__REF_SATURATED 0xc0000000u
 
 /* ---- diagnostics -------------------------------------------------------- */
 
 /* Print "libintern: <msg>" and abort: for broken invariants only. */
 __attribute__((noreturn, format(printf, 1, 2))) void intern__die(const char *fmt, ...);
+
+/* A misuse the library detected and survives (a decref past zero, a freed
+ * or foreign object given to incref/decref): a checking build (NDEBUG
+ * undefined) dies as intern__die(); a release build prints
+ * "libintern: <msg> (ignored)" for the first few and returns, and the
+ * caller then does nothing. */
+__attribute__((format(printf, 1, 2))) void intern__misuse(const char *fmt, ...);
 
 /* ---- string objects (str.c, singletons.c) ------------------------------- */
 
@@ -43,6 +62,17 @@ static inline uint8_t intern__state(const struct intern_str *s)
 static inline bool intern__is_static(const struct intern_str *s)
 {
 	return (s->ob_flags & INTERN_STR_F_STATIC) != 0;
+}
+
+/* Could `s` be a live libintern string?  Its state and flags are among the
+ * defined ones, its length in range.  A freed string usually fails: free()
+ * poisons the state, and glibc's allocator overwrites the header's second
+ * word with a random key (tcache) or a pointer (bins).  A cheap filter for
+ * bad input, not a proof. */
+static inline bool intern__str_sane(const struct intern_str *s)
+{
+	return __atomic_load_n(&s->ob_state, __ATOMIC_RELAXED) <= INTERN_IMMORTAL_STATIC &&
+	       (s->ob_flags & ~INTERN_STR_F_STATIC) == 0 && s->ob_len <= INTERN_STR_MAX_LEN;
 }
 
 /* A new NOT_INTERNED string with count 1 and the given hash; NULL + ENOMEM. */
@@ -103,6 +133,8 @@ struct intern__shard {
 	struct intern__table *table;   /* RCU-published; NULL until first insert */
 	uint32_t live;                 /* entries, dying ones included */
 	uint32_t used;                 /* live entries plus tombstones */
+	uint32_t reseeds;              /* flood-defence reseeds (table.c) */
+	uint32_t reseed_live;          /* live at the last reseed */
 #ifndef INTERN_NO_STATS
 	/* Statistics, written and read under `lock` only, by writers that
 	 * already write the lock's line.  inserts - removals == live. */
@@ -117,8 +149,14 @@ struct intern__counts {
 	uint64_t misses;
 };
 
+/* intern_interp.magic: live, and after intern_interp_free (interp.c keeps
+ * the freed struct in a quarantine, so a stale handle reads this). */
+#define INTERN__INTERP_LIVE 0x1e7e4a11u
+#define INTERN__INTERP_DEAD 0xdeadd00du
+
 struct intern_interp {
 	uint16_t id;                   /* index in the registry, never 0 */
+	uint32_t magic;                /* INTERN__INTERP_LIVE, or _DEAD once freed */
 	unsigned shard_shift;          /* shard = hash >> shard_shift (64-bit) */
 	unsigned nshards;
 	struct intern__shard *shards;
@@ -127,7 +165,27 @@ struct intern_interp {
 	struct intern__counts retired; /* of exited threads; stats.c's lock */
 	struct intern__counts shared;  /* threads without a slot; relaxed RMW */
 #endif
+	bool quota_on;                 /* config.max_mortal or _bytes set */
+	/* The quotas' counts (table.c, "Quotas"): MORTAL entries, dying ones
+	 * included, and their bytes.  Changed only when quota_on, always
+	 * under the shard lock of the entry concerned, with atomic RMW (the
+	 * shards are many): with every shard lock held they are exact.  Own
+	 * cache line: the fields above are read by every lookup. */
+	struct {
+		size_t entries;
+		size_t bytes;
+	} quota __attribute__((aligned(INTERN_CACHELINE)));
 };
+
+/* Is `interp` a live interpreter?  NULL and interpreters freed by one of
+ * the last INTERN__QUARANTINE intern_interp_free() calls are not. */
+static inline bool intern__interp_ok(const struct intern_interp *interp)
+{
+	return interp && __atomic_load_n(&interp->magic, __ATOMIC_RELAXED) == INTERN__INTERP_LIVE;
+}
+
+/* How many freed interpreters' structs interp.c keeps before freeing them. */
+#define INTERN__QUARANTINE 64u
 
 static inline struct intern__shard *intern__shard_of(const struct intern_interp *interp,
 						     uint32_t hash)
@@ -216,6 +274,14 @@ void intern__table_immortalize(struct intern_interp *interp, struct intern_str *
 
 /* Unlink a dead MORTAL string (count 0) by identity. */
 void intern__table_remove(struct intern_interp *interp, struct intern_str *s);
+
+/* Non-zero: shards never reseed (table.c, "Flood defence"), so that a
+ * benchmark or test can measure the undefended table.  White box only. */
+extern int intern__reseed_disabled;
+
+/* Reseed shard k (mod the shard count) now, as a detected flood would:
+ * 0 or -ENOMEM.  White box (the fuzz target). */
+int intern__table_reseed(struct intern_interp *interp, unsigned k);
 
 /* intern_interp_free's sweep: mortal -> NOT_INTERNED, immortal freed. */
 void intern__table_teardown(struct intern_interp *interp);

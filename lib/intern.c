@@ -96,13 +96,31 @@ intern_content(struct intern_interp *interp, const char *data, size_t len, uint3
 	return intern_slow(interp, data, len, hash, cand, state);
 }
 
+/*
+ * Is `s` a string the caller may hand over: a sane header and, for a
+ * counted string, a count that a held reference allows (not 0: the caller
+ * holds none, the string is dying or freed)?  A filter for bad input; a
+ * freed string whose memory was reused may still pass.
+ */
+static bool held_str(const struct intern_str *s)
+{
+	uint32_t c;
+
+	if (!intern__str_sane(s))
+		return false;
+	if (intern__is_static(s) || intern__state(s) >= INTERN_IMMORTAL)
+		return true;
+	c = __atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED);
+	return c != 0 && c != INTERN__POISON_REFCNT;
+}
+
 /* intern_mortal and intern_immortal: `state` is the one asked for. */
 static int intern_ref(struct intern_interp *interp, struct intern_str **p, int state)
 {
 	struct intern_str *s, *r;
 	uint8_t st;
 
-	if (!interp || !p || !*p)
+	if (!intern__interp_ok(interp) || !p || !*p || !held_str(*p))
 		return -EINVAL;
 	s = *p;
 	r = intern__builtin(intern__data(s), s->ob_len);
@@ -157,7 +175,7 @@ INTERN_API int intern_static(struct intern_interp *interp, struct intern_str **p
 {
 	struct intern_str *s, *r;
 
-	if (!interp || !p || !*p)
+	if (!intern__interp_ok(interp) || !p || !*p || !held_str(*p))
 		return -EINVAL;
 	s = *p;
 	if (!intern__is_static(s))
@@ -192,7 +210,7 @@ int intern__file_static(struct intern_interp *interp, struct intern_str *s)
 INTERN_API struct intern_str *intern_bytes(struct intern_interp *interp, const char *data,
 					   size_t len)
 {
-	int rc = interp ? check_bytes(data, len) : -EINVAL;
+	int rc = intern__interp_ok(interp) ? check_bytes(data, len) : -EINVAL;
 	struct intern_str *r;
 
 	if (__builtin_expect(rc < 0, 0)) {
@@ -208,7 +226,7 @@ INTERN_API struct intern_str *intern_bytes(struct intern_interp *interp, const c
 INTERN_API struct intern_str *intern_lookup(struct intern_interp *interp, const char *data,
 					    size_t len)
 {
-	int rc = interp ? check_bytes(data, len) : -EINVAL;
+	int rc = intern__interp_ok(interp) ? check_bytes(data, len) : -EINVAL;
 	struct intern_str *r;
 
 	if (rc < 0) {

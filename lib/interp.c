@@ -32,6 +32,16 @@ static struct intern_interp *registry[INTERN_INTERP_MAX + 1]; /* [0] unused */
 static unsigned char id_taken[INTERN_INTERP_MAX + 1];
 static unsigned next_id = 1;
 
+/*
+ * Freed interpreters' structs, kept (magic INTERN__INTERP_DEAD, no shards)
+ * until INTERN__QUARANTINE later frees push them out, so that a call with a
+ * stale handle reads valid memory that says "dead" and fails with EINVAL
+ * instead of reading freed memory (intern__interp_ok).  About 200 bytes
+ * each; under registry_lock.
+ */
+static struct intern_interp *quarantine[INTERN__QUARANTINE];
+static unsigned quarantine_next;
+
 static int alloc_id(struct intern_interp *interp)
 {
 	int rc = -EMFILE;
@@ -86,10 +96,13 @@ INTERN_API struct intern_interp *intern_interp_new(const struct intern_config *c
 	while ((1u << bits) < cfg.shards)
 		bits++;
 
-	interp = intern__calloc(1, sizeof(*interp));
+	/* Aligned: the quota counters have a cache line of their own. */
+	interp = intern__calloc_aligned(INTERN_CACHELINE, 1, sizeof(*interp));
 	if (!interp)
 		goto nomem;
+	interp->magic = INTERN__INTERP_LIVE;
 	interp->config = cfg;
+	interp->quota_on = cfg.max_mortal != 0 || cfg.max_mortal_bytes != 0;
 	interp->nshards = cfg.shards;
 	interp->shard_shift = 32 - bits;
 	interp->shards = intern__calloc_aligned(INTERN_CACHELINE, cfg.shards,
@@ -117,8 +130,15 @@ nomem:
 
 INTERN_API void intern_interp_free(struct intern_interp *interp)
 {
+	struct intern_interp *old;
+
 	if (!interp)
 		return;
+	if (!intern__interp_ok(interp)) {
+		/* Freed already (within the quarantine): a double free. */
+		intern__misuse("intern_interp_free of a freed interpreter %p", (void *)interp);
+		return;
+	}
 #ifndef NDEBUG
 	/* HotSpot's VerifyStringTableAtExit: a broken table is reported, not
 	 * torn down in silence. */
@@ -138,7 +158,14 @@ INTERN_API void intern_interp_free(struct intern_interp *interp)
 	for (unsigned k = 0; k < interp->nshards; k++)
 		pthread_mutex_destroy(&interp->shards[k].lock);
 	intern__free(interp->shards);
-	intern__free(interp);
+	interp->shards = NULL;
+	__atomic_store_n(&interp->magic, INTERN__INTERP_DEAD, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&registry_lock);
+	old = quarantine[quarantine_next];
+	quarantine[quarantine_next] = interp;
+	quarantine_next = (quarantine_next + 1) % INTERN__QUARANTINE;
+	pthread_mutex_unlock(&registry_lock);
+	intern__free(old);
 }
 
 void intern__release_mortal(struct intern_str *s)

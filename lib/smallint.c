@@ -75,7 +75,7 @@ INTERN_API struct intern_str *intern_int(struct intern_interp *interp, long long
 	char buf[24], *p = buf + sizeof(buf);
 	unsigned long long u;
 
-	if (!interp) {
+	if (!intern__interp_ok(interp)) {
 		errno = EINVAL;
 		return NULL;
 	}

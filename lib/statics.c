@@ -36,7 +36,7 @@ INTERN_API int intern_interp_add_statics(struct intern_interp *interp,
 {
 	int rc = 0;
 
-	if (!interp || !table || table->version != INTERN_STATIC_TABLE_VERSION ||
+	if (!intern__interp_ok(interp) || !table || table->version != INTERN_STATIC_TABLE_VERSION ||
 	    (table->count && !table->strings))
 		return -EINVAL;
 	/* Validate everything first: a bad table files nothing. */

@@ -7,7 +7,9 @@
  * ========================================================================
  *
  * The table is split into 2^k shards by the top k bits of the string's
- * 32-bit keyed hash.  A shard is an open-addressing array of 8-byte slots
+ * 32-bit keyed hash (the process-wide key; within a shard the bucket and
+ * the tag come from the same hash, or, once the shard has been reseeded
+ * against a flood, from the hash under the array's own key: table.h).  A shard is an open-addressing array of 8-byte slots
  * with linear probing.  A slot is EMPTY (0), a TOMBSTONE (1), or a pointer
  * to a string with a 16-bit tag in its top 16 bits (x86-64 and AArch64 user
  * addresses fit in 48 bits; intern__table_intern checks).  The tag is a mix
@@ -51,7 +53,10 @@
  *      identity (the slot holding this pointer, never "the entry with these
  *      bytes", which may by then be a newer canonical string: Ruby Bug
  *      #21172), and then frees it after an RCU grace period.  Only the
- *      killer frees it.
+ *      killer frees it.  It probes from the entry's bucket hash under the
+ *      key of the array it finds under the lock (a reseeded shard's array
+ *      has a key of its own, "Flood defence" below): a reseed since the
+ *      decrement copied the entry under the new key, or dropped it dying.
  *
  *  R3. A writer that, under the shard lock, finds an entry with the wanted
  *      bytes whose count is 0 (dying, its killer not yet through the lock)
@@ -124,6 +129,68 @@
 #define SHARD_COUNT(sh, field, n) ((void)0)
 #endif
 
+/* ------------------------------------------------------------------------
+ * Quotas (docs/design.md, "Quotas")
+ *
+ * An interpreter may limit its MORTAL entries and their bytes (len + 1
+ * each).  The counts live in the interpreter (intern-private.h), one pair
+ * for all shards, and change only when a limit is set, always under the
+ * shard lock of the entry that enters or leaves the MORTAL state:
+ *
+ *   charged   a new MORTAL entry is published (insert);
+ *   refunded  a MORTAL entry is unlinked by its killer (R2), dropped dying
+ *             by a rebuild, replaced dying by a non-mortal entry (R3), or
+ *             made IMMORTAL.  An R3 replacement by a new MORTAL entry has
+ *             the same bytes: neither.
+ *
+ * Every MORTAL transition of an entry happens under its shard lock, so
+ * with every shard lock held (intern_interp_check) the counts equal the
+ * MORTAL entries in the table.  A charge reserves with a CAS loop that
+ * gives up at the limit, before anything else changes, so the counts never
+ * pass a limit and a refused insert leaves the candidate untouched.  No
+ * global lock: one atomic RMW per limit per insert or removal, on a cache
+ * line of its own, and none at all when no limit is set.
+ * ---------------------------------------------------------------------- */
+
+/* Reserve room for one MORTAL entry of `len` bytes: 0, or -ENOSPC with
+ * nothing reserved.  The entries are reserved first; if the bytes then do
+ * not fit, the entry is given back (another insert may be refused in that
+ * window: near a limit a refusal may come one entry early, never late). */
+static int quota_charge(struct intern_interp *interp, size_t len)
+{
+	const size_t max_n = interp->config.max_mortal;
+	const size_t max_b = interp->config.max_mortal_bytes;
+	const size_t cost = len + 1;
+	size_t c;
+
+	if (!interp->quota_on)
+		return 0;
+	c = __atomic_load_n(&interp->quota.entries, __ATOMIC_RELAXED);
+	do {
+		if (max_n && c >= max_n)
+			return -ENOSPC;
+	} while (!__atomic_compare_exchange_n(&interp->quota.entries, &c, c + 1, true,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	c = __atomic_load_n(&interp->quota.bytes, __ATOMIC_RELAXED);
+	do {
+		if (max_b && (cost > max_b || c > max_b - cost)) {
+			__atomic_fetch_sub(&interp->quota.entries, 1, __ATOMIC_RELAXED);
+			return -ENOSPC;
+		}
+	} while (!__atomic_compare_exchange_n(&interp->quota.bytes, &c, c + cost, true,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return 0;
+}
+
+/* Give back the room of a MORTAL entry of `len` bytes leaving that state. */
+static void quota_refund(struct intern_interp *interp, size_t len)
+{
+	if (!interp->quota_on)
+		return;
+	__atomic_fetch_sub(&interp->quota.entries, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&interp->quota.bytes, len + 1, __ATOMIC_RELAXED);
+}
+
 /* A MORTAL entry whose count reached 0: its killer is on the way (R2). */
 static inline bool is_dying(const struct intern_str *s)
 {
@@ -183,7 +250,8 @@ static void place_private(struct intern__table *t, uint32_t hash, uintptr_t v)
  * drift).  The array is sized from sh->live, which counts dying entries too
  * and so is an upper bound.
  */
-static int rebuild(struct intern__shard *sh, uint32_t extra)
+static int rebuild(struct intern_interp *interp, struct intern__shard *sh, uint32_t extra,
+		   bool reseed)
 {
 	struct intern__table *old = sh->table, *t;
 	uint32_t keep = 0;
@@ -191,13 +259,31 @@ static int rebuild(struct intern__shard *sh, uint32_t extra)
 	t = table_new(slots_for(sh->live + extra));
 	if (!t)
 		return -ENOMEM;
+	/* The array's key: a fresh one for a reseed, else the old array's
+	 * (entries keep their bucket hashes and their tags). */
+	if (reseed) {
+		t->keyed = 1;
+		intern__random_key(t->key);
+	} else if (old) {
+		t->keyed = old->keyed;
+		t->key[0] = old->key[0];
+		t->key[1] = old->key[1];
+	}
 	for (uint32_t i = 0; old && i <= old->mask; i++) {
 		uintptr_t v = old->slots[i];
+		struct intern_str *s;
+		uint32_t bh;
 
-		if (slot_is_entry(v) && !is_dying(slot_str(v))) {
-			place_private(t, entry_hash(slot_str(v)), v);
-			keep++;
+		if (!slot_is_entry(v))
+			continue;
+		s = slot_str(v);
+		if (is_dying(s)) {
+			quota_refund(interp, s->ob_len); /* dropped */
+			continue;
 		}
+		bh = entry_bucket_hash(t, s);
+		place_private(t, bh, reseed ? slot_make(s, tag_of(bh)) : v);
+		keep++;
 	}
 	SHARD_COUNT(sh, removals, sh->live - keep); /* the dying ones dropped */
 	sh->live = keep;
@@ -206,6 +292,97 @@ static int rebuild(struct intern__shard *sh, uint32_t extra)
 	if (old)
 		urcu_memb_call_rcu(&old->rcu, table_free_cb);
 	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Flood defence (docs/design.md, section 7)
+ *
+ * An attacker who knows or learns the process key can make many strings
+ * share a bucket (equal low hash bits, and equal top bits for the shard):
+ * every insert and lookup of them then walks one ever longer run of slots.
+ * HotSpot answers a chain over 32 with one global switch to a seeded hash
+ * at a safepoint.  Here each shard defends itself, online:
+ *
+ *  - Detection, under the shard lock, at insert: a probe longer than
+ *    RESEED_PROBES slots is examined (flooded()).  Linear probing makes
+ *    long runs by itself in a large, full table (a simulation of our
+ *    policy: 0.05% of inserts probe more than 64 slots at 10^6 entries,
+ *    the longest about 200 at 4 * 10^6), so length alone is not the signal:
+ *    the run is a flood if RESEED_SAME of the entries on it have the new
+ *    string's own home bucket (Poisson at load 3/4: never, ~1e-15 per
+ *    bucket), or if it is longer than RESEED_LONG (a flood spread over
+ *    neighbouring buckets).
+ *  - Reseed: the shard's array is rebuilt, as for growth, into a new array
+ *    with a fresh key from the OS (intern__random_key, independent of the
+ *    process key), every entry placed and tagged by its SipHash under that
+ *    key, dying entries dropped (R3), and published with release (B); the
+ *    old array goes to call_rcu.  Readers never wait: one that loaded the
+ *    old array hashes with the old array's key (the key is in the array,
+ *    table.h), one that loads the new array with the new key.  No other
+ *    shard is touched, and no global pause; the shard index stays the
+ *    process-wide hash's.
+ *  - Cost: a reseeded shard's lookups hash twice (the process hash picks
+ *    the shard, the array's key the bucket), its rebuilds hash every entry.
+ *    At most one reseed per doubling of the shard's entries, so nothing
+ *    can make a shard reseed in a loop; none in a total-collision build,
+ *    where no key helps.
+ * ---------------------------------------------------------------------- */
+
+#define RESEED_PROBES 64u /* a probe this long is examined */
+#define RESEED_SAME 16u   /* entries of the new string's home bucket: a flood */
+#define RESEED_SCAN 256u  /* slots examined at most */
+#define RESEED_LONG 512u  /* a probe this long is a flood whatever its shape */
+
+/* Benchmarks and tests of the undefended table set this (white box). */
+int intern__reseed_disabled;
+
+/* Is the run of `probes` slots from bh's home bucket in array `t` a flood?
+ * Shard lock held. */
+static bool flooded(const struct intern__shard *sh, const struct intern__table *t,
+		    uint32_t bh, uint32_t probes)
+{
+	const uint32_t home = bh & t->mask;
+	uint32_t same = 0;
+
+#if INTERN_TEST_HASH != 0
+	(void)sh, (void)t, (void)bh, (void)probes, (void)home, (void)same;
+	return false;
+#else
+	if (__atomic_load_n(&intern__reseed_disabled, __ATOMIC_RELAXED))
+		return false;
+	/* Once per doubling of the shard. */
+	if (sh->reseeds && sh->live < 2 * (uint64_t)sh->reseed_live)
+		return false;
+	if (probes > RESEED_LONG)
+		return true;
+	for (uint32_t i = home, n = 0; n < probes && n < RESEED_SCAN; i = (i + 1) & t->mask, n++) {
+		uintptr_t v = t->slots[i];
+
+		if (slot_is_entry(v) && (entry_bucket_hash(t, slot_str(v)) & t->mask) == home &&
+		    ++same >= RESEED_SAME)
+			return true;
+	}
+	return false;
+#endif
+}
+
+/* Reseed shard `k` now, as a detected flood would (white box: the fuzz
+ * target uses it to run the model against keyed arrays).  0 or -ENOMEM. */
+int intern__table_reseed(struct intern_interp *interp, unsigned k)
+{
+	struct intern__shard *sh = &interp->shards[k % interp->nshards];
+	int rc = 0;
+
+	pthread_mutex_lock(&sh->lock);
+	if (sh->table) {
+		rc = rebuild(interp, sh, 0, true);
+		if (rc == 0) {
+			sh->reseeds++;
+			sh->reseed_live = sh->live;
+		}
+	}
+	pthread_mutex_unlock(&sh->lock);
+	return rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -267,12 +444,13 @@ struct intern_str *intern__table_intern(struct intern_interp *interp, uint32_t h
 					struct intern_str *cand, int state, int *err)
 {
 	struct intern__shard *sh = intern__shard_of(interp, hash);
-	const uint16_t tag = tag_of(hash);
 	const char *data = intern__data(cand);
 	const size_t len = cand->ob_len;
 	struct intern__table *t;
-	uint32_t free_at = UINT32_MAX, dying_at = UINT32_MAX;
+	uint32_t free_at = UINT32_MAX, dying_at = UINT32_MAX, probes = 0, bh = hash;
+	uint16_t tag = 0;
 	struct intern_str *result = NULL;
+	bool charged = false, reseed;
 	int rc;
 
 	if ((uintptr_t)cand & ~SLOT_PTR_MASK)
@@ -281,8 +459,11 @@ struct intern_str *intern__table_intern(struct intern_interp *interp, uint32_t h
 	pthread_mutex_lock(&sh->lock);
 	t = sh->table;
 	if (t) {
-		for (uint32_t i = hash & t->mask, n = 0; n <= t->mask;
-		     i = (i + 1) & t->mask, n++) {
+		/* The bucket and the tag under this array's key (table.h). */
+		bh = bucket_hash(t, hash, data, len);
+		tag = tag_of(bh);
+		for (uint32_t i = bh & t->mask, n = 0; n <= t->mask;
+		     i = (i + 1) & t->mask, n++, probes = n) {
 			uintptr_t v = t->slots[i];
 			struct intern_str *s;
 
@@ -306,9 +487,12 @@ struct intern_str *intern__table_intern(struct intern_interp *interp, uint32_t h
 			} else if (ref_get_unless_zero(s)) {
 				/* We hold a counted reference, so the count is
 				 * >= 1 while we change the state (rule d). */
-				if (state == INTERN_IMMORTAL)
+				if (state == INTERN_IMMORTAL) {
+					/* MORTAL -> IMMORTAL: its room is free. */
+					quota_refund(interp, s->ob_len);
 					__atomic_store_n(&s->ob_state, INTERN_IMMORTAL,
 							 __ATOMIC_RELEASE);
+				}
 				result = s;
 			} else {
 				dying_at = i; /* rule R3 */
@@ -319,28 +503,57 @@ struct intern_str *intern__table_intern(struct intern_interp *interp, uint32_t h
 	if (result)
 		goto out;
 
+	/* A new MORTAL entry needs room in the quotas (an R3 replacement
+	 * takes over the dying entry's, which has the same bytes); reserved
+	 * before anything changes, so a refusal leaves `cand` as it was. */
+	if (dying_at == UINT32_MAX && state == INTERN_MORTAL) {
+		rc = quota_charge(interp, len);
+		if (rc < 0) {
+			*err = rc;
+			goto out;
+		}
+		charged = true;
+	}
+	/* Flood defence: a long probe that shows a collision attack makes
+	 * this shard rehash under a fresh key of its own, online. */
+	reseed = dying_at == UINT32_MAX && t && probes > RESEED_PROBES &&
+		 flooded(sh, t, bh, probes);
 	if (dying_at == UINT32_MAX &&
-	    (!t || free_at == UINT32_MAX ||
+	    (reseed || !t || free_at == UINT32_MAX ||
 	     ((uint64_t)sh->used + 1) * 4 > ((uint64_t)t->mask + 1) * 3)) {
 		/* Make room before claiming, so that running out of memory
 		 * leaves `cand` exactly as it was (a static's 0 -> 3 cannot
 		 * be undone once another interpreter may have seen it). */
-		if (rebuild(sh, 1) < 0) {
-			*err = -ENOMEM;
-			goto out;
+		if (rebuild(interp, sh, 1, reseed) < 0) {
+			/* A reseed alone is not needed to insert. */
+			if (!reseed || free_at == UINT32_MAX ||
+			    ((uint64_t)sh->used + 1) * 4 > ((uint64_t)t->mask + 1) * 3) {
+				*err = -ENOMEM;
+				goto uncharge;
+			}
+		} else {
+			if (reseed) {
+				sh->reseeds++;
+				sh->reseed_live = sh->live;
+			}
+			t = sh->table;
+			bh = bucket_hash(t, hash, data, len);
+			tag = tag_of(bh);
+			free_at = bh & t->mask;
+			while (t->slots[free_at] != SLOT_EMPTY)
+				free_at = (free_at + 1) & t->mask;
 		}
-		t = sh->table;
-		free_at = hash & t->mask;
-		while (t->slots[free_at] != SLOT_EMPTY)
-			free_at = (free_at + 1) & t->mask;
 	}
 	rc = claim(interp, cand, state);
 	if (rc < 0) {
 		*err = rc;
-		goto out;
+		goto uncharge;
 	}
 	if (dying_at != UINT32_MAX) {
-		/* R3: the dying entry's killer will find no slot for it. */
+		/* R3: the dying entry's killer will find no slot for it.  Its
+		 * room passes to a MORTAL newcomer, else it is given back. */
+		if (state != INTERN_MORTAL)
+			quota_refund(interp, len);
 		publish(t, dying_at, cand, tag, state);
 		SHARD_COUNT(sh, inserts, 1);
 		SHARD_COUNT(sh, removals, 1);
@@ -353,6 +566,10 @@ struct intern_str *intern__table_intern(struct intern_interp *interp, uint32_t h
 	SHARD_COUNT(sh, inserts, 1);
 	publish(t, free_at, cand, tag, state);
 	result = cand;
+	goto out;
+uncharge:
+	if (charged)
+		quota_refund(interp, len);
 out:
 	pthread_mutex_unlock(&sh->lock);
 	return result;
@@ -365,7 +582,11 @@ void intern__table_immortalize(struct intern_interp *interp, struct intern_str *
 	/* The caller's counted reference keeps the count >= 1 (rule d); the
 	 * lock orders the change with stats and teardown walks. */
 	pthread_mutex_lock(&sh->lock);
-	__atomic_store_n(&s->ob_state, INTERN_IMMORTAL, __ATOMIC_RELEASE);
+	/* Two threads may both have seen MORTAL: refund once. */
+	if (intern__state(s) == INTERN_MORTAL) {
+		quota_refund(interp, s->ob_len);
+		__atomic_store_n(&s->ob_state, INTERN_IMMORTAL, __ATOMIC_RELEASE);
+	}
 	pthread_mutex_unlock(&sh->lock);
 }
 
@@ -381,7 +602,10 @@ void intern__table_remove(struct intern_interp *interp, struct intern_str *s)
 	pthread_mutex_lock(&sh->lock);
 	t = sh->table;
 	if (t && intern__state(s) == INTERN_MORTAL) {
-		for (uint32_t i = s->ob_hash & t->mask, n = 0; n <= t->mask;
+		/* By identity, from the bucket of `s` under the key of the array
+		 * found under the lock: a reseed since our decrement copied the
+		 * entry under the new key, or dropped it dying (R3). */
+		for (uint32_t i = entry_bucket_hash(t, s) & t->mask, n = 0; n <= t->mask;
 		     i = (i + 1) & t->mask, n++) {
 			uintptr_t v = t->slots[i];
 
@@ -402,13 +626,14 @@ void intern__table_remove(struct intern_interp *interp, struct intern_str *s)
 			/* Readers that still load the old value only attempt
 			 * get-unless-zero, which fails (R1). */
 			__atomic_store_n(&t->slots[i], SLOT_TOMB, __ATOMIC_RELEASE);
+			quota_refund(interp, s->ob_len);
 			sh->live--;
 			SHARD_COUNT(sh, removals, 1);
 			break;
 		}
 		/* Give memory back after churn; failure keeps the old array. */
 		if (t->mask + 1 > TABLE_SHRINK_MIN && (uint64_t)sh->live * 8 < t->mask + 1u)
-			(void)rebuild(sh, 0);
+			(void)rebuild(interp, sh, 0, false);
 	}
 	pthread_mutex_unlock(&sh->lock);
 }
@@ -471,7 +696,7 @@ int intern_interp_stats(struct intern_interp *interp, struct intern_stats *st)
 {
 	size_t entries = 0, probes = 0;
 
-	if (!interp || !st)
+	if (!intern__interp_ok(interp) || !st)
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
 	st->shards = interp->nshards;
@@ -495,6 +720,11 @@ int intern_interp_stats(struct intern_interp *interp, struct intern_stats *st)
 				if (!slot_is_entry(v))
 					continue;
 				s = slot_str(v);
+				if (!intern__is_static(s) &&
+				    intern__state(s) == INTERN_MORTAL) {
+					st->quota_mortal++;
+					st->quota_mortal_bytes += s->ob_len + 1u;
+				}
 				if (is_dying(s)) {
 					st->dying++;
 					continue;
@@ -505,7 +735,7 @@ int intern_interp_stats(struct intern_interp *interp, struct intern_stats *st)
 				default: st->immortal_static++; break;
 				}
 				st->string_bytes += s->ob_len + 1u;
-				dist = ((i - (entry_hash(s) & t->mask)) & t->mask) + 1u;
+				dist = ((i - (entry_bucket_hash(t, s) & t->mask)) & t->mask) + 1u;
 				probes += dist;
 				entries++;
 				if (dist > st->max_probe)
@@ -514,6 +744,7 @@ int intern_interp_stats(struct intern_interp *interp, struct intern_stats *st)
 		}
 		if (sh->live > st->max_shard_entries)
 			st->max_shard_entries = sh->live;
+		st->reseeds += sh->reseeds;
 #ifndef INTERN_NO_STATS
 		st->inserts += sh->inserts;
 		st->removals += sh->removals;
@@ -522,7 +753,7 @@ int intern_interp_stats(struct intern_interp *interp, struct intern_stats *st)
 	}
 	st->avg_probe = entries ? (double)probes / (double)entries : 0.0;
 	{
-		/* Per-thread counters, summed (stats.c); reseeds stay 0. */
+		/* Per-thread counters, summed (stats.c). */
 		struct intern__counts c = intern__stats_lookups(interp);
 
 		st->hits = c.hits;
@@ -540,8 +771,11 @@ int intern_interp_stats(struct intern_interp *interp, struct intern_stats *st)
 		}                                                          \
 	} while (0)
 
+/* Check shard k's array; add its MORTAL entries (dying ones included) and
+ * their bytes to q[0] and q[1]. */
 static unsigned check_shard(const struct intern_interp *interp, unsigned k,
-			    const struct intern__table *t, const struct intern__shard *sh)
+			    const struct intern__table *t, const struct intern__shard *sh,
+			    size_t q[2])
 {
 	unsigned bad = 0;
 	uint32_t live = 0, used = 0;
@@ -549,7 +783,7 @@ static unsigned check_shard(const struct intern_interp *interp, unsigned k,
 	for (uint32_t i = 0; i <= t->mask; i++) {
 		uintptr_t v = t->slots[i];
 		const struct intern_str *s;
-		uint32_t h;
+		uint32_t h, bh;
 		uint8_t st;
 
 		if (v != SLOT_EMPTY)
@@ -559,18 +793,23 @@ static unsigned check_shard(const struct intern_interp *interp, unsigned k,
 		live++;
 		s = slot_str(v);
 		st = intern__state(s);
-		h = entry_hash(s);
+		h = entry_hash(s);         /* the process hash: the shard */
+		bh = entry_bucket_hash(t, s); /* under the array's key: bucket, tag */
 		CHECK(intern__data(s)[s->ob_len] == '\0', "shard %u slot %u: no NUL", k, i);
 		/* I6: the built-in singletons' bytes never reach a table, so
 		 * such an entry could never be found. */
 		CHECK(!intern__builtin(intern__data(s), s->ob_len),
 		      "shard %u slot %u: bytes of a built-in singleton", k, i);
-		CHECK(slot_tag(v) == tag_of(h), "shard %u slot %u: tag mismatch", k, i);
+		CHECK(slot_tag(v) == tag_of(bh), "shard %u slot %u: tag mismatch", k, i);
 		CHECK(intern__shard_of(interp, h) == sh, "shard %u slot %u: wrong shard", k, i);
 		if (intern__is_static(s)) {
 			CHECK(st == INTERN_IMMORTAL_STATIC, "shard %u slot %u: static in state %u",
 			      k, i, st);
 		} else {
+			if (st == INTERN_MORTAL) {
+				q[0]++;
+				q[1] += s->ob_len + 1u;
+			}
 			CHECK(st == INTERN_MORTAL || st == INTERN_IMMORTAL,
 			      "shard %u slot %u: dynamic entry in state %u", k, i, st);
 			CHECK(s->ob_owner == interp->id, "shard %u slot %u: owner %u, not %u", k,
@@ -586,7 +825,7 @@ static unsigned check_shard(const struct intern_interp *interp, unsigned k,
 		}
 		/* No duplicates: probing for these bytes from their home
 		 * bucket must reach this very slot first. */
-		for (uint32_t j = h & t->mask;; j = (j + 1) & t->mask) {
+		for (uint32_t j = bh & t->mask;; j = (j + 1) & t->mask) {
 			uintptr_t w = t->slots[j];
 
 			if (w == v)
@@ -612,15 +851,23 @@ static unsigned check_shard(const struct intern_interp *interp, unsigned k,
 int intern_interp_check(struct intern_interp *interp)
 {
 	unsigned bad = 0;
+	size_t q[2] = { 0, 0 };
+	bool all;
 
-	if (!interp)
+	if (!intern__interp_ok(interp))
 		return -EINVAL;
+	/* With quotas, every shard lock is held for the walk (in index order;
+	 * no other path holds two), so the counts can be compared exactly. */
+	all = interp->quota_on;
+	for (unsigned k = 0; all && k < interp->nshards; k++)
+		pthread_mutex_lock(&interp->shards[k].lock);
 	for (unsigned k = 0; k < interp->nshards; k++) {
 		struct intern__shard *sh = &interp->shards[k];
 
-		pthread_mutex_lock(&sh->lock);
+		if (!all)
+			pthread_mutex_lock(&sh->lock);
 		if (sh->table)
-			bad += check_shard(interp, k, sh->table, sh);
+			bad += check_shard(interp, k, sh->table, sh, q);
 		else
 			CHECK(!sh->live && !sh->used, "shard %u: no array, counters %u/%u", k,
 			      sh->live, sh->used);
@@ -630,7 +877,21 @@ int intern_interp_check(struct intern_interp *interp)
 		      (unsigned long long)sh->inserts, (unsigned long long)sh->removals,
 		      sh->live);
 #endif
-		pthread_mutex_unlock(&sh->lock);
+		if (!all)
+			pthread_mutex_unlock(&sh->lock);
+	}
+	if (all) {
+		size_t n = __atomic_load_n(&interp->quota.entries, __ATOMIC_RELAXED);
+		size_t b = __atomic_load_n(&interp->quota.bytes, __ATOMIC_RELAXED);
+
+		CHECK(n == q[0], "quota: %zu mortal entries counted, %zu in the table", n, q[0]);
+		CHECK(b == q[1], "quota: %zu mortal bytes counted, %zu in the table", b, q[1]);
+		CHECK(!interp->config.max_mortal || n <= interp->config.max_mortal,
+		      "quota: %zu mortal entries, limit %zu", n, interp->config.max_mortal);
+		CHECK(!interp->config.max_mortal_bytes || b <= interp->config.max_mortal_bytes,
+		      "quota: %zu mortal bytes, limit %zu", b, interp->config.max_mortal_bytes);
+		for (unsigned k = interp->nshards; k-- > 0;)
+			pthread_mutex_unlock(&interp->shards[k].lock);
 	}
 	return bad ? -EUCLEAN : 0;
 }

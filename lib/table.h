@@ -10,6 +10,7 @@
 
 #include <ck_backoff.h>
 
+#include "hash.h"
 #include "intern-private.h"
 #include "rcu.h"
 
@@ -97,6 +98,9 @@ static inline bool ref_get_unless_zero(struct intern_str *s)
 	for (;;) {
 		if (c == 0)
 			return false;
+		/* Saturated (str.c): pinned, never freed, not counted. */
+		if (__builtin_expect(c >= INTERN__REF_LIMIT, 0))
+			return true;
 		/* Relaxed: the bytes we go on to read are immutable and were
 		 * published by the slot's release store; the count only needs
 		 * atomicity against the killer's decrement (total order on
@@ -123,11 +127,39 @@ static inline bool take_ref(struct intern_str *s)
 #endif
 }
 
+/*
+ * A shard's slot array.  Its entries sit at the bucket, and carry the tag,
+ * of their *bucket hash*: the string's process-wide hash (ob_hash) while
+ * `keyed` is 0, the same SipHash under the array's own `key` once the shard
+ * has been reseeded (table.c, "Flood defence").  The key travels with the
+ * array, so a reader hashes with the key of the array it loaded, whichever
+ * that is; the shard is always chosen by the process-wide hash.
+ */
 struct intern__table {
 	struct rcu_head rcu;
-	uint32_t mask; /* slots - 1 */
+	uint32_t mask;   /* slots - 1 */
+	uint32_t keyed;  /* 0: bucket hash = ob_hash; 1: SipHash under key */
+	uint64_t key[2];
 	uintptr_t slots[];
 };
+
+/* The bucket hash, in array `t`, of bytes whose process hash is `hash`. */
+static inline uint32_t bucket_hash(const struct intern__table *t, uint32_t hash,
+				   const char *data, size_t len)
+{
+	if (__builtin_expect(t->keyed != 0, 0))
+		return intern__hash_keyed(t->key, data, len);
+	return hash;
+}
+
+/* The bucket hash, in array `t`, of an entry. */
+static inline uint32_t entry_bucket_hash(const struct intern__table *t,
+					 const struct intern_str *s)
+{
+	if (t->keyed)
+		return intern__hash_keyed(t->key, intern__data(s), s->ob_len);
+	return entry_hash(s);
+}
 
 /* ------------------------------------------------------------------------
  * Lookup (lock-free)
@@ -138,15 +170,20 @@ intern__table_lookup(const struct intern_interp *interp, uint32_t hash, const ch
 		     size_t len)
 {
 	const struct intern__shard *sh = intern__shard_of(interp, hash);
-	const uint16_t tag = tag_of(hash);
 	struct intern_str *found = NULL;
 	const struct intern__table *t;
 
 	intern__read_lock();
-	/* (B): pairs with the release store that published the array. */
+	/* (B): pairs with the release store that published the array, its
+	 * key included. */
 	t = __atomic_load_n(&sh->table, __ATOMIC_ACQUIRE);
 	if (t) {
-		for (uint32_t i = hash & t->mask, n = 0; n <= t->mask;
+		/* Under the key of the array loaded: a reseed may publish
+		 * another array meanwhile, and this one stays whole. */
+		const uint32_t bh = bucket_hash(t, hash, data, len);
+		const uint16_t tag = tag_of(bh);
+
+		for (uint32_t i = bh & t->mask, n = 0; n <= t->mask;
 		     i = (i + 1) & t->mask, n++) {
 			/* (A): pairs with the release store that published the
 			 * entry, so its length, bytes and state are visible. */

@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include "test-util.h"
 
@@ -574,6 +576,194 @@ START_TEST(test_overflow_args)
 			      lens[i], errno);
 	}
 	ck_assert_uint_eq(stats_of(interp).mortal, 0);
+	intern_interp_free(interp);
+}
+END_TEST
+
+INTERN_STATIC_DEFINE(s_stale, "stale-handle");
+
+START_TEST(test_use_after_interp_free)
+{
+	/* A freed interpreter's struct is kept in a quarantine (the last 64
+	 * frees), so a stale handle is detected, not read after free: every
+	 * call fails with EINVAL and leaves the caller's references alone.
+	 * (ASan and valgrind see no invalid access either.) */
+	struct intern_interp *interp = test_interp(0);
+	struct intern_str *held = intern_bytes(interp, "held-mortal", 11);
+	struct intern_str *fresh = test_str("fresh-string"), *p, *st_p = s_stale;
+	struct intern_static_table table = { INTERN_STATIC_TABLE_VERSION, 0, NULL };
+	struct intern_stats st;
+
+	ck_assert_ptr_nonnull(held);
+	intern_interp_free(interp);
+	ck_assert_int_eq(intern_str_state(held), INTERN_NOT_INTERNED);
+
+	errno = 0;
+	ck_assert_ptr_null(intern_bytes(interp, "held-mortal", 11));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(intern_lookup(interp, "held-mortal", 11));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(intern_auto(interp, "ident", 5));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(intern_int(interp, 7));
+	ck_assert_int_eq(errno, EINVAL);
+	p = fresh;
+	ck_assert_int_eq(intern_mortal(interp, &p), -EINVAL);
+	ck_assert_int_eq(intern_immortal(interp, &p), -EINVAL);
+	ck_assert_ptr_eq(p, fresh);
+	ck_assert_int_eq(intern_static(interp, &st_p), -EINVAL);
+	ck_assert_ptr_eq(st_p, s_stale);
+	ck_assert_int_eq(intern_str_state(s_stale), INTERN_NOT_INTERNED);
+	ck_assert_int_eq(intern_interp_add_statics(interp, &table), -EINVAL);
+	ck_assert_int_eq(intern_interp_stats(interp, &st), -EINVAL);
+	ck_assert_int_eq(intern_interp_check(interp), -EINVAL);
+	ck_assert_int_eq(intern_str_state(fresh), INTERN_NOT_INTERNED);
+	ck_assert_uint_eq(test_refcnt(fresh), 1);
+	intern_str_decref(fresh);
+	intern_str_decref(held);
+}
+END_TEST
+
+static void
+double_free_child(void *arg)
+{
+	intern_interp_free(arg);
+}
+
+START_TEST(test_interp_double_free)
+{
+	/* No error to return: reported, fatal in a checking build, ignored in
+	 * a release build; in the child, the quarantined struct is intact. */
+	struct intern_interp *interp = test_interp(0);
+	char err[512];
+	int status;
+
+	intern_interp_free(interp);
+	status = test_in_child(double_free_child, interp, err, sizeof(err));
+	ck_assert_msg(strstr(err, "intern_interp_free of a freed interpreter") != NULL, "%s", err);
+	if (TEST_CHECKING_BUILD)
+		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%#x", status);
+	else
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%#x", status);
+}
+END_TEST
+
+START_TEST(test_interp_quarantine_bounded)
+{
+	/* Creating and freeing many interpreters keeps at most 64 freed
+	 * structs: valgrind and LeakSanitizer see them as reachable. */
+	for (int i = 0; i < 300; i++)
+		intern_interp_free(test_interp(1));
+}
+END_TEST
+
+START_TEST(test_invalid_objects)
+{
+	/* Headers no live string has: refused with -EINVAL, nothing written.
+	 * The header is ABI, so a test can lay such objects out. */
+	struct {
+		struct intern_str head;
+		char data[8];
+	} bad[] = {
+		{ { 1, 4, 0, 9, 0, 0 }, "bad1" },                    /* state */
+		{ { 1, 4, 0, INTERN_NOT_INTERNED, 0x40, 0 }, "bad2" }, /* flags */
+		{ { 0, 4, 0, INTERN_NOT_INTERNED, 0, 0 }, "bad3" },    /* count 0 */
+		{ { 0xdeadbeefu, 4, 0, 0xff, 0, 0 }, "bad4" },         /* freed */
+		{ { 1, 0x80000000u, 0, INTERN_NOT_INTERNED, 0, 0 }, "bad5" }, /* len */
+		{ { 1, 4, 0, 5, INTERN_STR_F_STATIC, 0 }, "bad6" },  /* static, state */
+	};
+	struct intern_interp *interp = test_interp(0);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct intern_str *p = &bad[i].head, copy = bad[i].head;
+
+		ck_assert_msg(intern_mortal(interp, &p) == -EINVAL, "mortal %zu", i);
+		ck_assert_msg(intern_immortal(interp, &p) == -EINVAL, "immortal %zu", i);
+		ck_assert_msg(intern_static(interp, &p) == -EINVAL, "static %zu", i);
+		ck_assert_ptr_eq(p, &bad[i].head);
+		ck_assert(memcmp(&copy, &bad[i].head, sizeof(copy)) == 0);
+	}
+	ck_assert_uint_eq(stats_of(interp).mortal + stats_of(interp).immortal, 0);
+	ck_assert_int_eq(intern_interp_check(interp), 0);
+	intern_interp_free(interp);
+}
+END_TEST
+
+START_TEST(test_arbitrary_bytes)
+{
+	/* Embedded NULs and invalid UTF-8 are bytes like any: each distinct
+	 * byte string is one canonical object, by every route. */
+	static const struct {
+		const char *data;
+		size_t len;
+	} in[] = {
+		{ "a\0b", 3 },  { "a\0c", 3 },     { "a\0", 2 },      { "\0a", 2 },
+		{ "\0\0", 2 }, { "\0\0\0", 3 }, { "\xff\xfe", 2 }, { "\xc0\x80", 2 },
+		{ "\xed\xa0\x80", 3 }, { "\x80\x80\x80\x80", 4 }, { "ab\0", 3 },
+		{ "\xf4\x90\x80\x80zz", 6 }, { "-0", 2 }, { "007", 3 }, { "+5", 2 },
+	};
+	enum { N = sizeof(in) / sizeof(in[0]) };
+	struct intern_interp *interp = test_interp(0);
+	struct intern_str *got[N];
+
+	for (size_t i = 0; i < N; i++) {
+		struct intern_str *p = intern_str_new(in[i].data, in[i].len), *a;
+
+		got[i] = intern_bytes(interp, in[i].data, in[i].len);
+		ck_assert_content(got[i], in[i].data, in[i].len);
+		ck_assert_int_eq(intern_mortal(interp, &p), 0);
+		ck_assert_ptr_eq(p, got[i]);
+		intern_str_decref(p);
+		ck_assert_lookup(interp, in[i].data, in[i].len, got[i]);
+		/* Not identifiers: intern_auto leaves them NOT_INTERNED. */
+		a = intern_auto(interp, in[i].data, in[i].len);
+		ck_assert_int_eq(intern_str_state(a), INTERN_NOT_INTERNED);
+		intern_str_decref(a);
+		for (size_t j = 0; j < i; j++)
+			ck_assert_ptr_ne(got[i], got[j]);
+	}
+	ck_assert_int_eq(intern_interp_check(interp), 0);
+	for (size_t i = 0; i < N; i++)
+		intern_str_decref(got[i]);
+	intern_interp_free(interp);
+}
+END_TEST
+
+START_TEST(test_absurd_config)
+{
+	/* Fields at their extremes: the shard count is checked, the others
+	 * are limits that any value makes sense for. */
+	struct intern_config c;
+	struct intern_interp *interp;
+	struct intern_str *s;
+
+	intern_config_init(NULL); /* ignored */
+	intern_config_init(&c);
+	c.shards = UINT_MAX;
+	errno = 0;
+	ck_assert_ptr_null(intern_interp_new(&c));
+	ck_assert_int_eq(errno, EINVAL);
+	c.shards = INTERN_SHARDS_MAX * 2;
+	ck_assert_ptr_null(intern_interp_new(&c));
+	c.shards = 1;
+	c.auto_intern_max_len = SIZE_MAX;
+	c.max_mortal = SIZE_MAX;
+	c.max_mortal_bytes = SIZE_MAX;
+	interp = intern_interp_new(&c);
+	ck_assert_ptr_nonnull(interp);
+	s = intern_auto(interp, "an_identifier", 13);
+	ck_assert_int_eq(intern_str_state(s), INTERN_MORTAL);
+	intern_str_decref(s);
+	c.max_mortal_bytes = 1; /* no string fits: every insert refused */
+	intern_interp_free(interp);
+	interp = intern_interp_new(&c);
+	errno = 0;
+	ck_assert_ptr_null(intern_bytes(interp, "xy", 2));
+	ck_assert_int_eq(errno, ENOSPC);
+	ck_assert_ptr_eq(intern_bytes(interp, "x", 1), intern_latin1('x'));
 	intern_interp_free(interp);
 }
 END_TEST
@@ -1195,6 +1385,12 @@ interp_suite(void)
 	tcase_add_test(tc, test_null_args);
 	tcase_add_test(tc, test_overflow_args);
 	tcase_add_test(tc, test_lookup_miss);
+	tcase_add_test(tc, test_use_after_interp_free);
+	tcase_add_test(tc, test_interp_double_free);
+	tcase_add_test(tc, test_interp_quarantine_bounded);
+	tcase_add_test(tc, test_invalid_objects);
+	tcase_add_test(tc, test_arbitrary_bytes);
+	tcase_add_test(tc, test_absurd_config);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("references");

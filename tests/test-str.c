@@ -4,7 +4,9 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include "test-util.h"
 
@@ -229,6 +231,169 @@ START_TEST(test_null_ignored)
 }
 END_TEST
 
+/* ---------------------------------------------------------------------------
+ * Misuse: what the library detects without an error to return
+ * ------------------------------------------------------------------------- */
+
+START_TEST(test_accessors_null)
+{
+	ck_assert_ptr_null(intern_str_data(NULL));
+	ck_assert_uint_eq(intern_str_len(NULL), 0);
+	ck_assert_int_eq(intern_str_state(NULL), INTERN_NOT_INTERNED);
+}
+END_TEST
+
+/* A string object laid out by hand (the header is ABI), so that a misuse
+ * can be played on memory that stays valid: the library must neither free
+ * nor write it. */
+struct fake {
+	struct intern_str head;
+	char data[8];
+};
+
+static void
+fake_init(struct fake *f, uint32_t count, uint8_t state, uint8_t flags)
+{
+	memset(f, 0, sizeof(*f));
+	f->head.ob_refcnt = count;
+	f->head.ob_len = 4;
+	f->head.ob_state = state;
+	f->head.ob_flags = flags;
+	memcpy(f->data, "fake", 5);
+}
+
+struct misuse {
+	struct fake f;
+	int incref; /* else decref */
+};
+
+static void
+misuse_child(void *arg)
+{
+	struct misuse *m = arg;
+
+	if (m->incref)
+		intern_str_incref(&m->f.head);
+	else
+		intern_str_decref(&m->f.head);
+	/* Nothing was written: the count and the state are as they were. */
+	if (m->f.head.ob_refcnt != m[1].f.head.ob_refcnt ||
+	    m->f.head.ob_state != m[1].f.head.ob_state)
+		_exit(3);
+}
+
+/*
+ * Play one misuse in a child: a checking build aborts with `msg` on
+ * stderr; a release build prints it with "(ignored)", writes nothing and
+ * goes on (never a crash).
+ */
+static void
+expect_misuse(uint32_t count, uint8_t state, uint8_t flags, int incref, const char *msg)
+{
+	struct misuse m[2]; /* [1]: the expected object after the call */
+	char err[512];
+	int status;
+
+	fake_init(&m[0].f, count, state, flags);
+	m[0].incref = incref;
+	m[1] = m[0];
+	status = test_in_child(misuse_child, m, err, sizeof(err));
+	ck_assert_msg(strstr(err, msg) != NULL, "no \"%s\" in \"%s\"", msg, err);
+	if (TEST_CHECKING_BUILD) {
+		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+			      "%s: status %#x, not SIGABRT", msg, status);
+	} else {
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "%s: status %#x", msg, status);
+		ck_assert_msg(strstr(err, "(ignored)") != NULL, "%s", err);
+	}
+}
+
+START_TEST(test_decref_past_zero)
+{
+	/* A count of 0: the caller holds no reference (a dying string, or a
+	 * second decref).  Never decremented, so it cannot wrap. */
+	expect_misuse(0, INTERN_NOT_INTERNED, 0, 0, "decref past zero");
+	expect_misuse(0, INTERN_MORTAL, 0, 0, "decref past zero");
+	expect_misuse(0, INTERN_NOT_INTERNED, 0, 1, "incref of a string with no reference");
+}
+END_TEST
+
+START_TEST(test_refcount_freed_header)
+{
+	/* What intern__str_destroy() leaves: a poisoned count and state (the
+	 * allocator may overwrite them, docs/design.md "Bad input"). */
+	expect_misuse(0xdeadbeefu, 0xff, 0, 0, "decref of a freed or invalid string");
+	expect_misuse(0xdeadbeefu, 0xff, 0, 1, "incref of a freed or invalid string");
+	/* Only the count poisoned; only the state; unknown flags. */
+	expect_misuse(0xdeadbeefu, INTERN_MORTAL, 0, 0, "decref of a freed or invalid string");
+	expect_misuse(1, 7, 0, 0, "decref of a freed or invalid string");
+	expect_misuse(1, INTERN_NOT_INTERNED, 0x80, 0, "decref of a freed or invalid string");
+	expect_misuse(1, 4, 0, 1, "incref of a freed or invalid string");
+}
+END_TEST
+
+START_TEST(test_refcount_saturates)
+{
+	/* 2^31 references pin a string for good (a leak, never a use after
+	 * free through a wrapped count), as the kernel's refcount_t. */
+	struct intern_str *s = test_str("saturate");
+
+	__atomic_store_n(&s->ob_refcnt, 0x7ffffffeu, __ATOMIC_RELAXED);
+	intern_str_incref(s);
+	ck_assert_uint_eq(test_refcnt(s), 0x7fffffffu);
+	intern_str_incref(s);
+	ck_assert_uint_eq(test_refcnt(s), 0xc0000000u);
+	for (int i = 0; i < 1000; i++) {
+		intern_str_decref(s);
+		intern_str_incref(s);
+		intern_str_decref(s);
+	}
+	ck_assert_uint_eq(test_refcnt(s), 0xc0000000u);
+	ck_assert_content(s, "saturate", 8);
+	/* Let it go (by hand: a real program never gets it back). */
+	__atomic_store_n(&s->ob_refcnt, 1u, __ATOMIC_RELAXED);
+	intern_str_decref(s);
+}
+END_TEST
+
+static void
+uaf_child(void *arg)
+{
+	struct intern_str *s = arg;
+
+	intern_str_decref(s); /* freed at once: not interned */
+	intern_str_decref(s); /* reads freed memory */
+	intern_str_incref(s);
+}
+
+START_TEST(test_decref_after_free)
+{
+	/* A real use after free, outside ASan and valgrind (which report it
+	 * themselves).  intern__str_destroy() poisons the state and the
+	 * count, and glibc's free() then overwrites the state with a byte of
+	 * its random tcache key: so the second decref sees an invalid state
+	 * (and is reported: a checking build aborts) or, with a state that
+	 * happens to read IMMORTAL or STATIC, writes nothing.  Either way no
+	 * crash; the 1-in-128 case of a key byte that reads 0 or 1 is not
+	 * asserted on (docs/design.md, "Bad input"). */
+	struct intern_str *s;
+	char err[512];
+	int status;
+
+	if (test_under_memory_checker())
+		return;
+	s = test_str("use after free");
+	status = test_in_child(uaf_child, s, err, sizeof(err));
+	if (TEST_CHECKING_BUILD && strstr(err, "freed or invalid") != NULL)
+		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%#x", status);
+	else if (!TEST_CHECKING_BUILD)
+		ck_assert_msg(!WIFSIGNALED(status) || WTERMSIG(status) != SIGSEGV,
+			      "crashed: %s", err);
+	intern_str_decref(s);
+}
+END_TEST
+
 START_TEST(test_independent_objects)
 {
 	/* Not interned: equal bytes give distinct objects. */
@@ -267,6 +432,14 @@ str_suite(void)
 	tcase_add_test(tc, test_incref_decref_many);
 	tcase_add_test(tc, test_null_ignored);
 	tcase_add_test(tc, test_independent_objects);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("misuse");
+	tcase_add_test(tc, test_accessors_null);
+	tcase_add_test(tc, test_decref_past_zero);
+	tcase_add_test(tc, test_refcount_freed_header);
+	tcase_add_test(tc, test_refcount_saturates);
+	tcase_add_test(tc, test_decref_after_free);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -119,6 +119,62 @@ test_write_faults(void *addr)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+int
+test_in_child(void (*fn)(void *), void *arg, char *err, size_t size)
+{
+	int fd[2], status = -1;
+	size_t got = 0;
+	pid_t pid;
+
+	if (pipe(fd) != 0)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		struct sigaction dfl;
+
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		sigaction(SIGABRT, &dfl, NULL);
+		close(fd[0]);
+		dup2(fd[1], STDERR_FILENO);
+		fn(arg);
+		fflush(NULL);
+		_exit(0);
+	}
+	close(fd[1]);
+	while (size > 1 && got < size - 1) {
+		ssize_t n = read(fd[0], err + got, size - 1 - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (size)
+		err[got] = '\0';
+	close(fd[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
+int
+test_under_memory_checker(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+
+#if defined(__SANITIZE_ADDRESS__)
+	return 1;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+	return 1;
+#endif
+#endif
+	return p != NULL && strstr(p, "vgpreload") != NULL;
+}
+
 void
 test_failure_init(struct test_failure *f)
 {

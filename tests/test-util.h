@@ -107,6 +107,26 @@ int test_is_read_only(const void *addr, size_t len);
 int test_write_faults(void *addr);
 
 /*
+ * Run fn(arg) in a forked child with SIGABRT at its default action and its
+ * stderr captured into `err` (NUL-terminated, truncated to `size`); the
+ * child exits 0 after fn returns.  Returns the child's wait status.
+ */
+int test_in_child(void (*fn)(void *), void *arg, char *err, size_t size);
+
+/* Is the library built with assertions (NDEBUG undefined)?  Misuse the
+ * library detects then aborts; a release build reports it and goes on.
+ * The tests share the library's NDEBUG (meson's b_ndebug is project-wide). */
+#ifdef NDEBUG
+#define TEST_CHECKING_BUILD 0
+#else
+#define TEST_CHECKING_BUILD 1
+#endif
+
+/* Running under ASan or valgrind, whose allocators make a use after free
+ * an error of its own (so such a test is skipped there)? */
+int test_under_memory_checker(void);
+
+/*
  * Failure recording for worker threads.  ck_assert() must run on the
  * thread that runs the test (with CK_FORK=no it longjmps), so workers
  * record the first failure here and the test asserts on it after joining.
