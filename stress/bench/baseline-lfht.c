@@ -57,6 +57,8 @@ static struct lf_entry *entry_new(const struct lf_table *t, const char *s, size_
 	if (!e)
 		return NULL;
 	cds_lfht_node_init(&e->node);
+	/* Relaxed: cds_lfht_add_unique publishes the node with a full
+	 * barrier, so no reader can see the node before this store. */
 	atomic_store_explicit(&e->refcnt, 1, memory_order_relaxed);
 	e->len = (uint32_t)len;
 	memcpy(e->data, s, len);
@@ -92,14 +94,19 @@ static void lf_destroy(void *tab)
 {
 	struct lf_table *t = tab;
 	struct cds_lfht_iter iter;
-	struct lf_entry *e;
+	struct cds_lfht_node *n;
 
 	/* Dead counted nodes are already unlinked; let their callbacks run. */
 	urcu_memb_barrier();
-	/* No other thread uses the table now: free the rest at once. */
+	/* No other thread uses the table now: free the rest at once.  Walked
+	 * by hand: cds_lfht_for_each_entry ends by taking container_of(NULL),
+	 * which clang's UBSan reports as pointer arithmetic on NULL. */
 	urcu_memb_read_lock();
-	cds_lfht_for_each_entry(t->ht, &iter, e, node) {
-		if (cds_lfht_del(t->ht, &e->node) == 0)
+	for (cds_lfht_first(t->ht, &iter); (n = cds_lfht_iter_get_node(&iter)) != NULL;
+	     cds_lfht_next(t->ht, &iter)) {
+		struct lf_entry *e = caa_container_of(n, struct lf_entry, node);
+
+		if (cds_lfht_del(t->ht, n) == 0)
 			free(e);
 	}
 	urcu_memb_read_unlock();
