@@ -217,6 +217,7 @@ __attribute__((noinline)) static const void *ck_intern(void *tab, const char *s,
 		goto unlock;
 	e->h.hash = hash;
 	e->h.len = (uint32_t)len;
+	/* Relaxed: published only by the fenced slot store below. */
 	atomic_store_explicit(&e->refcnt, 1, memory_order_relaxed);
 	memcpy(e->data, s, len);
 	e->data[len] = '\0';

@@ -112,6 +112,8 @@ static struct oa_entry *oa_insert(struct oa_table *t, uint32_t hash, const char 
 
 	if (!e)
 		return NULL;
+	/* Relaxed: the entry becomes visible only through the table, and
+	 * every access to the table is under the lock, which orders it. */
 	atomic_store_explicit(&e->refcnt, refcnt, memory_order_relaxed);
 	e->len = (uint32_t)len;
 	memcpy(e->data, s, len);
@@ -239,6 +241,8 @@ static inline void locked_release(struct locked_table *lt, const void *h,
 	if (!lt->counted)
 		return;
 	lock_exclusive(lt, kind);
+	/* Exclusive: no reader can add to the count meanwhile (see
+	 * count_exclusive), so load and store need no read-modify-write. */
 	c = atomic_load_explicit(&e->refcnt, memory_order_relaxed) - 1;
 	atomic_store_explicit(&e->refcnt, c, memory_order_relaxed);
 	if (c == 0) {

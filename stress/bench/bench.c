@@ -146,7 +146,8 @@ static const char usage[] =
 	"  --reps N            repetitions per cell (median reported)\n"
 	"  --time SECONDS      time slice per repetition\n"
 	"  --retries N         run a repetition again, up to N times, when other\n"
-	"                      processes used over 10% of the CPU during it (default 2)\n"
+	"                      processes used over 10% of the CPU during it (default\n"
+	"                      2; the run spends at most a quarter more time on it)\n"
 	"  --pin               pin worker i to CPU i mod cores\n"
 	"  --tokens PATH...    files or directories to take identifiers from\n"
 	"                      (all following arguments up to the next option)\n"
@@ -222,6 +223,24 @@ static void set_mode(struct bench_options *o, bool full)
 	threads_up_to(o, (full ? 8 : 4) * o->ncpus);
 }
 
+/* The command line as one string, the program by its base name. */
+static char *join_args(int argc, char **argv)
+{
+	size_t n = 1;
+	char *out;
+
+	for (int i = 0; i < argc; i++)
+		n += strlen(argv[i]) + 1;
+	out = bench_xcalloc(n, 1);
+	for (int i = 0; i < argc; i++) {
+		const char *slash = i ? NULL : strrchr(argv[0], '/');
+
+		strcat(out, i ? " " : "");
+		strcat(out, slash ? slash + 1 : argv[i]);
+	}
+	return out;
+}
+
 static void parse_options(struct bench_options *o, int argc, char **argv)
 {
 	bool full = false, retries_set = false;
@@ -231,6 +250,7 @@ static void parse_options(struct bench_options *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->ncpus = count_cpus();
+	o->command = join_args(argc, argv);
 	o->small_keys = 1000;
 	o->large_keys = 1000000;
 	o->churn_keys = 4096;
@@ -718,12 +738,32 @@ static bool busy(const struct rep_result *res)
 	       res->others_ns / res->capacity_ns > BENCH_BUSY;
 }
 
+/* Wait, up to `max_s` seconds, for a 0.1 s window in which other
+ * processes use under BENCH_BUSY of the machine. */
+static void wait_quiet(double max_s)
+{
+	uint64_t end = bench_now_ns() + (uint64_t)(max_s * 1e9);
+
+	while (bench_now_ns() < end) {
+		struct cpu_snap a, b;
+		double others, capacity;
+
+		cpu_snapshot(&a);
+		sleep_s(0.1);
+		cpu_snapshot(&b);
+		cpu_others(&a, &b, &others, &capacity);
+		if (others < 0 || others <= BENCH_BUSY * capacity)
+			return;
+	}
+}
+
 /*
  * One repetition (on a table of its own for fresh-table workloads; `w`
- * NULL: no table).  If other processes were busy during it, pause and run
- * it again, up to --retries times and while the run's budget lasts (half
- * its repetitions): on a shared machine this keeps most cells quiet
- * without letting a run that never gets a quiet moment last forever.
+ * NULL: no table).  If other processes were busy during it, wait (up to
+ * 2 s) for the machine to calm down and run it again, up to --retries
+ * times and while the run's budget lasts (a quarter of its planned time):
+ * on a shared machine this keeps most cells quiet without letting a run
+ * that never gets a quiet moment last much longer.
  */
 static struct rep_result measure(const struct bench_options *o, struct bench_report *rep,
 				 struct run *r, struct table *t, const struct bench_workload *w,
@@ -731,6 +771,7 @@ static struct rep_result measure(const struct bench_options *o, struct bench_rep
 {
 	for (unsigned attempt = 0;; attempt++) {
 		struct rep_result res;
+		uint64_t t0;
 
 		if (w && w->fresh_table) {
 			table_open(t, r->impl, w, cfg, r->release, NULL);
@@ -741,12 +782,12 @@ static struct rep_result measure(const struct bench_options *o, struct bench_rep
 			table_close(t, r->impl, r->release);
 		else if (r->impl->quiesce)
 			r->impl->quiesce(r->tab);
-		if (getenv("BENCH_DEBUG")) fprintf(stderr, "others %.3f\n", res.others_ns / res.capacity_ns);
-		if (!busy(&res) || attempt >= o->retries || rep->retries_left == 0)
+		t0 = bench_now_ns();
+		if (!busy(&res) || attempt >= o->retries || rep->retry_s_left <= 0)
 			return res;
-		rep->retries_left--;
+		wait_quiet(rep->retry_s_left < 2 ? rep->retry_s_left : 2);
+		rep->retry_s_left -= (double)(bench_now_ns() - t0) / 1e9 + o->slice_s;
 		rep->retried++;
-		sleep_s(0.25);
 	}
 }
 
@@ -914,7 +955,7 @@ int main(int argc, char **argv)
 	pg.tty = isatty(STDERR_FILENO);
 	pg.t_begin = bench_now_ns();
 	rep.machine = bench_xcalloc(opt.nthreads, sizeof(*rep.machine));
-	rep.retries_left = (pg.total + opt.nthreads * opt.reps) / 2;
+	rep.retry_s_left = (double)(pg.total + opt.nthreads * opt.reps) * opt.slice_s / 4;
 	calibrate(&opt, &rep, &workloads[0]);
 	for (size_t wi = 0; wi < rep.nworkloads; wi++)
 		run_workload(&opt, &rep, wi, &pg);
@@ -930,6 +971,7 @@ int main(int argc, char **argv)
 	free(rep.machine);
 	bench_workloads_free(workloads, rep.nworkloads);
 	free(opt.token_paths);
+	free(opt.command);
 	urcu_memb_unregister_thread();
 	return status;
 }

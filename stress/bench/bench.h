@@ -272,6 +272,7 @@ struct bench_options {
 	const char *only_workloads;  /* comma list, or NULL for all */
 	const char *only_impls;
 	const char *csv_path, *md_path, *plots_dir;
+	char *command;               /* the command line, for the report */
 };
 
 struct bench_report {
@@ -286,7 +287,7 @@ struct bench_report {
 	struct bench_memory *memory; /* [i] */
 	struct bench_cell *machine;  /* [t]: the hash alone, no table */
 	size_t retried;              /* busy repetitions run again */
-	size_t retries_left;         /* the run's budget for that */
+	double retry_s_left;         /* the run's time budget for that */
 	double elapsed_s;
 };
 

@@ -729,7 +729,7 @@ static void write_md(const struct bench_report *r, const struct targets *ts, FIL
 
 	if (o->plots_dir)
 		plots_link(r, link, sizeof(link));
-	fprintf(f, "# intern-bench results\n\n");
+	fprintf(f, "# intern-bench results\n\n`%s`\n\n", o->command);
 	fprintf(f, "%s mode: %u repetitions of %.3g s per cell, threads", o->mode, o->reps,
 		o->slice_s);
 	for (unsigned t = 0; t < o->nthreads; t++)
