@@ -279,8 +279,8 @@ intern_interp_new(const struct intern_config *config);
  * frees, so that every call with the stale pointer fails with EINVAL, and
  * a second free of it is a misuse (see the conventions above).
  * Concurrency: no other thread may use `interp` (intern, lookup, stats)
- * during or after the call; other threads may concurrently decref strings
- * that belonged to it.
+ * during or after the call; other threads may concurrently decref its
+ * mortal strings (never its immortal ones: they are freed by the call).
  */
 INTERN_EXPORT void intern_interp_free(struct intern_interp *interp);
 

@@ -87,6 +87,12 @@ intern_content(struct intern_interp *interp, const char *data, size_t len, uint3
 	if (state != INTERN_IMMORTAL_STATIC) {
 		r = intern__table_lookup(interp, hash, data, len);
 		if (__builtin_expect(r != NULL, 1)) {
+			/* `cand` itself, published by another thread interning
+			 * the same object: the caller's reference is the one it
+			 * gets back, so drop the one the lookup took (the count
+			 * is >= 2 here: the caller's and ours). */
+			if (__builtin_expect(r == cand, 0))
+				intern_str_decref(r);
 			if (state == INTERN_IMMORTAL && !intern__is_static(r) &&
 			    intern__state(r) == INTERN_MORTAL)
 				intern__table_immortalize(interp, r);

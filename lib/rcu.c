@@ -20,6 +20,7 @@
 #include "rcu.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -70,17 +71,32 @@ static void queue_pending(void)
 	/* The batch's contents were written by this thread; the callback
 	 * runs on liburcu's call_rcu thread through a queue TSan cannot see. */
 	INTERN_TSAN_RELEASE(b);
-	urcu_memb_call_rcu(&b->rcu, free_batch_cb);
+	intern__call_rcu(&b->rcu, free_batch_cb);
 }
 
+/*
+ * Thread exit.  The pending batch is flushed whoever registered the thread:
+ * an application may register its threads with liburcu itself, and its
+ * killers fill a batch all the same.  call_rcu needs a registered caller,
+ * so a thread the application already unregistered is registered for the
+ * hand-off.  Only a registration of ours is undone.
+ */
 static void on_thread_exit(void *arg)
 {
 	(void)arg;
-	if (!registered_by_us)
-		return;
-	queue_pending();
-	urcu_memb_unregister_thread();
-	registered_by_us = 0;
+	if (pending) {
+		bool borrowed = !URCU_TLS(urcu_memb_reader).registered;
+
+		if (borrowed)
+			urcu_memb_register_thread();
+		queue_pending();
+		if (borrowed)
+			urcu_memb_unregister_thread();
+	}
+	if (registered_by_us) {
+		urcu_memb_unregister_thread();
+		registered_by_us = 0;
+	}
 }
 
 static void make_exit_key(void)
@@ -89,14 +105,29 @@ static void make_exit_key(void)
 		intern__die("rcu: cannot create the thread-exit key");
 }
 
-void intern__rcu_register_slow(void)
+/* Make on_thread_exit run when this thread exits. */
+static void arm_exit(void)
 {
 	pthread_once(&exit_key_once, make_exit_key);
-	urcu_memb_register_thread();
-	registered_by_us = 1;
 	/* A non-NULL value makes the destructor run at thread exit. */
 	if (pthread_setspecific(exit_key, (void *)1) != 0)
 		intern__die("rcu: cannot arm the thread-exit handler");
+}
+
+void intern__rcu_register_slow(void)
+{
+	urcu_memb_register_thread();
+	registered_by_us = 1;
+	arm_exit();
+}
+
+void intern__call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *))
+{
+	/* liburcu wants call_rcu from registered threads: it reads its
+	 * per-CPU call_rcu data inside a read-side section. */
+	if (!URCU_TLS(urcu_memb_reader).registered)
+		intern__rcu_register_slow();
+	urcu_memb_call_rcu(head, func);
 }
 
 void intern__synchronize(void)
@@ -104,6 +135,9 @@ void intern__synchronize(void)
 	if (!URCU_TLS(urcu_memb_reader).registered)
 		intern__rcu_register_slow();
 	urcu_memb_synchronize_rcu();
+	/* The grace period orders every earlier read-side section before what
+	 * the caller does next (the edge TSan cannot see). */
+	INTERN_TSAN_ACQUIRE(&intern__tsan_grace);
 }
 
 void intern__defer_free(void *obj)
@@ -119,13 +153,22 @@ void intern__defer_free(void *obj)
 	if (!pending) {
 		pending = intern__malloc(sizeof(*pending));
 		if (!pending) {
-			/* Out of memory: wait for the grace period here. */
+			/* Out of memory: wait for the grace period here.  Not
+			 * inside the caller's own read-side section (the
+			 * documented contract of intern_str_decref): that would
+			 * wait for itself, so keep the string instead. */
+			if (urcu_memb_read_ongoing()) {
+				intern__misuse("decref inside a liburcu read-side section, out of "
+					       "memory: %p is kept, not freed", obj);
+				return;
+			}
 			urcu_memb_synchronize_rcu();
 			INTERN_TSAN_ACQUIRE(&intern__tsan_grace);
 			intern__str_destroy(obj);
 			return;
 		}
 		pending->count = 0;
+		arm_exit(); /* flushed at exit, even on a thread we did not register */
 	}
 	pending->objs[pending->count++] = obj;
 	if (pending->count == BATCH_SIZE)

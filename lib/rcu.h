@@ -57,6 +57,9 @@ static inline void intern__read_unlock(void)
 	urcu_memb_read_unlock();
 }
 
+/* call_rcu, registering the calling thread first if needed. */
+void intern__call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *));
+
 /* Wait for a grace period.  Not inside a read-side section. */
 void intern__synchronize(void);
 

@@ -13,6 +13,7 @@
 #include "alloc.h"
 #include "hash.h"
 #include "intern-private.h"
+#include "rcu.h" /* INTERN_TSAN */
 
 struct intern_str *intern__str_alloc(const char *data, size_t len, uint32_t hash)
 {
@@ -156,7 +157,13 @@ INTERN_API void intern_str_decref(struct intern_str *s)
 	}
 	/* (C) Release: our writes to the string (none) and our reads of it
 	 * happen before whoever frees it. */
+#ifdef INTERN_TSAN
+	/* TSan does not model a standalone fence: give the decrement the
+	 * acquire too, so ordering (C) is visible to it. */
+	old = __atomic_fetch_sub(&s->ob_refcnt, 1, __ATOMIC_ACQ_REL);
+#else
 	old = __atomic_fetch_sub(&s->ob_refcnt, 1, __ATOMIC_RELEASE);
+#endif
 	if (old != 1) {
 		if (__builtin_expect(old == 0, 0)) {
 			/* Two decrefs raced for the last reference: a caller
@@ -171,7 +178,9 @@ INTERN_API void intern_str_decref(struct intern_str *s)
 	}
 	/* We took the count to 0: the killer of table.c's rule R2.  Acquire
 	 * pairs with every holder's release decrement. */
+#ifndef INTERN_TSAN
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+#endif
 	switch (intern__state(s)) {
 	case INTERN_NOT_INTERNED:
 		/* Never published, or its interpreter was freed and the sweep

@@ -290,7 +290,7 @@ static int rebuild(struct intern_interp *interp, struct intern__shard *sh, uint3
 	sh->used = keep;
 	__atomic_store_n(&sh->table, t, __ATOMIC_RELEASE);
 	if (old)
-		urcu_memb_call_rcu(&old->rcu, table_free_cb);
+		intern__call_rcu(&old->rcu, table_free_cb);
 	return 0;
 }
 
@@ -483,6 +483,18 @@ struct intern_str *intern__table_intern(struct intern_interp *interp, uint32_t h
 			if (!same_bytes(s, data, len))
 				continue;
 			if (intern__is_static(s) || intern__state(s) >= INTERN_IMMORTAL) {
+				result = s;
+			} else if (s == cand) {
+				/* Another thread interning the same object published
+				 * it first.  The caller's reference to `cand` is the
+				 * reference it gets back: take none (a second one
+				 * would never be dropped, and the string would never
+				 * die).  The caller's reference keeps the count >= 1. */
+				if (state == INTERN_IMMORTAL) {
+					quota_refund(interp, s->ob_len);
+					__atomic_store_n(&s->ob_state, INTERN_IMMORTAL,
+							 __ATOMIC_RELEASE);
+				}
 				result = s;
 			} else if (ref_get_unless_zero(s)) {
 				/* We hold a counted reference, so the count is
@@ -683,7 +695,7 @@ void intern__table_teardown(struct intern_interp *interp)
 		sh->live = sh->used = 0;
 		pthread_mutex_unlock(&sh->lock);
 		if (t)
-			urcu_memb_call_rcu(&t->rcu, table_free_cb);
+			intern__call_rcu(&t->rcu, table_free_cb);
 	}
 	intern__read_unlock();
 }

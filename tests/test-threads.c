@@ -695,6 +695,76 @@ START_TEST(test_interp_churn_threads)
 }
 END_TEST
 
+/*
+ * Many threads intern the same NOT_INTERNED object at once, each with a
+ * reference of its own (CPython's intern of a shared string).  Each must get
+ * the object back with exactly its own reference: once every thread has
+ * dropped it, the string must be gone.  A thread that read the state before
+ * another published the object, and then took a second reference to its own
+ * candidate, would leave the count one too high: the entry would never die.
+ */
+#define SHARED_ROUNDS 400
+
+struct shared_ctx {
+	struct intern_interp *interp;
+	struct intern_str *volatile obj;
+	pthread_barrier_t go, done;
+	struct test_failure fail;
+};
+
+static void *shared_worker(void *arg)
+{
+	struct shared_ctx *ctx = arg;
+
+	for (int r = 0; r < SHARED_ROUNDS; r++) {
+		struct intern_str *p;
+
+		pthread_barrier_wait(&ctx->go);
+		p = ctx->obj; /* a reference the main thread took for us */
+		TCHECK(&ctx->fail, intern_mortal(ctx->interp, &p) == 0);
+		TCHECK(&ctx->fail, p == ctx->obj);
+		intern_str_decref(p);
+		pthread_barrier_wait(&ctx->done);
+	}
+	return NULL;
+}
+
+START_TEST(test_shared_object_interned_by_all)
+{
+	struct shared_ctx ctx;
+	pthread_t tid[NTHREADS];
+	char key[32];
+
+	test_failure_init(&ctx.fail);
+	ctx.interp = test_interp(1);
+	pthread_barrier_init(&ctx.go, NULL, NTHREADS + 1);
+	pthread_barrier_init(&ctx.done, NULL, NTHREADS + 1);
+	for (int t = 0; t < NTHREADS; t++)
+		ck_assert_int_eq(pthread_create(&tid[t], NULL, shared_worker, &ctx), 0);
+	for (int r = 0; r < SHARED_ROUNDS; r++) {
+		int len = snprintf(key, sizeof(key), "shared-object-%d", r);
+
+		ctx.obj = intern_str_new(key, (size_t)len);
+		ck_assert_ptr_nonnull(ctx.obj);
+		for (int t = 1; t < NTHREADS; t++)
+			intern_str_incref(ctx.obj); /* one reference per thread */
+		pthread_barrier_wait(&ctx.go);
+		pthread_barrier_wait(&ctx.done);
+		/* Every reference is gone: so is the entry. */
+		errno = 0;
+		ck_assert_msg(intern_lookup(ctx.interp, key, (size_t)len) == NULL &&
+				      errno == ENOENT,
+			      "round %d: the string outlived all its references", r);
+	}
+	join_threads(tid, NTHREADS);
+	ck_assert_no_failure(&ctx.fail);
+	ck_assert_int_eq(intern_interp_check(ctx.interp), 0);
+	pthread_barrier_destroy(&ctx.go);
+	pthread_barrier_destroy(&ctx.done);
+	intern_interp_free(ctx.interp);
+}
+END_TEST
+
 static Suite *
 threads_suite(void)
 {
@@ -708,6 +778,7 @@ threads_suite(void)
 	tcase_add_test(tc, test_same_keys_one_shard);
 	tcase_add_test(tc, test_mortal_race);
 	tcase_add_test(tc, test_mortal_race_promote);
+	tcase_add_test(tc, test_shared_object_interned_by_all);
 	tcase_add_test(tc, test_teardown_with_references);
 	tcase_add_test(tc, test_short_lived_threads);
 	tcase_add_test(tc, test_interp_churn_threads);
