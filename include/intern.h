@@ -48,11 +48,10 @@
  *   without registering itself.  The library uses liburcu (memb flavor)
  *   internally and registers a calling thread lazily as an RCU reader,
  *   unregistering it when the thread exits.  An application that uses the
- *   memb flavor itself may register its threads before or after calling
- *   libintern; registering a thread twice aborts inside liburcu, so an
- *   application must not call urcu_memb_register_thread() on a thread that
- *   libintern registered first (check urcu_memb_read_ongoing() is not enough:
- *   register your threads before they first call libintern).
+ *   memb flavor itself should register its threads before they first call
+ *   libintern: libintern sees liburcu's own flag and leaves such a thread's
+ *   registration alone.  The other order aborts inside liburcu (it refuses
+ *   a second registration of a thread libintern already registered).
  *
  * Copyright (c) 2026 the libintern developers.  MIT licence.
  */

@@ -64,11 +64,11 @@ void intern__call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *));
 void intern__synchronize(void);
 
 /*
- * Free `obj` with intern__free() once every read-side section that might
- * see it has ended.  Batched per thread; never fails (out of memory falls
- * back to waiting for a grace period here).  `poison` runs just before the
- * free, in the freeing thread, for checking builds.  Not inside a read-side
- * section.
+ * Destroy the string `obj` (intern__str_destroy: poison, then free) once
+ * every read-side section that might see it has ended.  Batched per thread;
+ * never fails: out of memory, it waits for a grace period here instead, or,
+ * inside the caller's own read-side section (a documented misuse), reports
+ * and keeps the string.
  */
 void intern__defer_free(void *obj);
 
