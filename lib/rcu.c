@@ -12,7 +12,7 @@
  * Deferred frees.  A mortal string that dies must outlive every lookup that
  * may still be reading it: it is freed after a grace period.  One call_rcu
  * per string costs an allocation-free but cross-thread hand-off per death;
- * ANCHORS.md measured that this dominates mortal churn.  So each thread
+ * it dominates mortal churn (docs/references.md).  So each thread
  * collects dead strings in a batch of BATCH_SIZE and queues the whole batch
  * with one call_rcu.  A thread that stops working holds at most
  * BATCH_SIZE - 1 dead strings until it exits or calls intern_barrier().

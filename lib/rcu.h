@@ -7,7 +7,7 @@
  * rather than per string.
  *
  * ThreadSanitizer cannot see liburcu's grace periods (Debian's liburcu is
- * not instrumented, see TOOLCHAIN.md), so we tell it what they mean: every
+ * not instrumented, docs/references.md), so we tell it what they mean: every
  * read-side section ends with a release on `intern__tsan_grace`, and every
  * free that follows a grace period starts with an acquire on it.  A free
  * that skips the grace period (the busted no_grace build) has no such edge,

@@ -14,7 +14,7 @@
  * to a string with a 16-bit tag in its top 16 bits (x86-64 and AArch64 user
  * addresses fit in 48 bits; intern__table_intern checks).  The tag is a mix
  * of the hash, so a probe compares tags in the slot array and touches a
- * string only when its tag matches: the cache-miss case (ANCHORS.md, "slot
+ * string only when its tag matches: the cache-miss case (docs/references.md, "slot
  * layout decides") costs one miss for the array and one for the string.
  *
  * Readers (lookups) take no lock: they run inside an RCU read-side section,
@@ -25,7 +25,7 @@
  * call_rcu, after every reader that could hold it has left.  There is no
  * global lock anywhere on the insert path; a mutex per shard, not a
  * spinlock, because a preempted spinlock holder stalls every spinner on an
- * oversubscribed machine (ANCHORS.md: 16 threads on 2 cores).
+ * oversubscribed machine (docs/references.md: 16 threads on 2 cores).
  *
  * The array grows (or is rebuilt in place of its tombstones) when live
  * entries plus tombstones would pass 3/4 of the slots, to twice the live

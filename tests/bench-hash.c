@@ -16,7 +16,7 @@
  *   halfsip13   HalfSipHash-1-3: 32-bit lanes, 64-bit key
  *   wymix       a wyhash-style keyed multiply-mix (128-bit multiply of the
  *               input words xor-ed with the key, folded): fast, but its
- *               security rests on the key; ANCHORS.md notes wyhash's
+ *               security rests on the key; wyhash has known
  *               weak-seed issues (a product is 0 whenever an input word
  *               equals its key word, whatever the rest)
  */

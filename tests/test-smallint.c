@@ -237,7 +237,7 @@ END_TEST
 
 START_TEST(test_default_range)
 {
-	/* The defaults the issue fixes: -5..1024, as CPython 3.15. */
+	/* The default range: -5..1024, as CPython 3.15. */
 	struct intern_interp *interp = test_interp(0);
 
 	if (MIN != -5 || MAX != 1024) {

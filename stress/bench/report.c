@@ -1,6 +1,6 @@
 /*
  * report.c: intern-bench's output: the terminal table, CSV, Markdown,
- * gnuplot plots, and the issue's targets, measured and marked PASS or MISS.
+ * gnuplot plots, and the project's targets, measured and marked PASS or MISS.
  *
  * Every format shows the same numbers.  A cell is the median throughput
  * over the repetitions (Mops/s, all threads together); the cost per op in
@@ -11,7 +11,7 @@
  * and "libintern-mortal" in the counted workloads.
  *
  * Targets are reported, never asserted: a benchmark on a noisy 2-core VM
- * is evidence, not a test verdict (ANCHORS.md: contended cells varied up
+ * is evidence, not a test verdict (docs/references.md: contended cells varied up
  * to 3x between quiet runs).
  */
 #include <errno.h>
@@ -487,7 +487,7 @@ static void print_terminal(const struct bench_report *r, const struct targets *t
 		printf("\n");
 	}
 
-	printf("\n== targets (issue 4), measured in this run\n");
+	printf("\n== targets, measured in this run\n");
 	for (size_t k = 0; k < ts->n; k++)
 		printf("%-4s  %s\n", verdict_name(ts->t[k].verdict), ts->t[k].text);
 	fflush(stdout);
@@ -826,7 +826,7 @@ static void write_md(const struct bench_report *r, const struct targets *ts, FIL
 				m->bytes_per_entry, m->entries, m->mean_string);
 	}
 
-	fprintf(f, "\n## Targets (issue 4)\n\n");
+	fprintf(f, "\n## Targets\n\n");
 	for (size_t k = 0; k < ts->n; k++)
 		fprintf(f, "- **%s** %s\n", verdict_name(ts->t[k].verdict), ts->t[k].text);
 }
