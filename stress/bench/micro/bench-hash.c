@@ -2,7 +2,7 @@
  * bench-hash: the keyed hashes considered for the table (docs/design.md,
  * section 7), on real short identifiers.
  *
- *     build/tests/bench-hash FILE...      (default: include/intern.h)
+ *     build/stress/bench/micro/bench-hash FILE...      (default: include/intern.h)
  *
  * Reads the files, takes every C identifier token ([A-Za-z_][A-Za-z0-9_]*)
  * in order (repeats included, as a parser meets them), and hashes the whole

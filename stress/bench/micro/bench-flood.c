@@ -2,7 +2,7 @@
  * bench-flood: what a hash-flooding attack costs, with the flood defence
  * (lib/table.c, "Flood defence") off and on.
  *
- *     build/tests/bench-flood [ATTACK_KEYS [BENIGN_KEYS]]   (1000, 10000)
+ *     build/stress/bench/micro/bench-flood [ATTACK_KEYS [BENIGN_KEYS]]   (1000, 10000)
  *
  * Finds ATTACK_KEYS strings whose process hash agrees on the low 16 bits
  * (one bucket for any shard array of up to 65536 slots) by brute force
