@@ -254,25 +254,21 @@ START_TEST(test_death_without_memory)
 }
 END_TEST
 
-static Suite *
-alloc_suite(void)
-{
-	Suite *s = suite_create("alloc");
-	TCase *tc = tcase_create("enomem");
-
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_str_new_enomem);
-	tcase_add_test(tc, test_interp_new_enomem);
-	tcase_add_test(tc, test_intern_enomem);
-	tcase_add_test(tc, test_static_enomem);
-	tcase_add_test(tc, test_hits_do_not_allocate);
-	tcase_add_test(tc, test_death_without_memory);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return test_run_suite(alloc_suite());
+	const TTest *const tc_enomem[] = {
+		test_str_new_enomem,
+		test_interp_new_enomem,
+		test_intern_enomem,
+		test_static_enomem,
+		test_hits_do_not_allocate,
+		test_death_without_memory,
+		NULL,
+	};
+	const struct test_case cases[] = {
+		{ "enomem", tc_enomem, 30 },
+	};
+
+	return test_run_cases("alloc", cases, TEST_COUNT(cases));
 }

@@ -180,24 +180,21 @@ START_TEST(test_errors)
 }
 END_TEST
 
-static Suite *
-auto_suite(void)
-{
-	Suite *s = suite_create("auto");
-	TCase *tc = tcase_create("rule");
-
-	tcase_add_test(tc, test_identifiers);
-	tcase_add_test(tc, test_not_identifiers);
-	tcase_add_test(tc, test_length_limit);
-	tcase_add_test(tc, test_builtins);
-	tcase_add_test(tc, test_canonical_kept);
-	tcase_add_test(tc, test_errors);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return test_run_suite(auto_suite());
+	const TTest *const tc_rule[] = {
+		test_identifiers,
+		test_not_identifiers,
+		test_length_limit,
+		test_builtins,
+		test_canonical_kept,
+		test_errors,
+		NULL,
+	};
+	const struct test_case cases[] = {
+		{ "rule", tc_rule, 0 },
+	};
+
+	return test_run_cases("auto", cases, TEST_COUNT(cases));
 }

@@ -440,22 +440,24 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("flood");
-	TCase *tc = tcase_create("flood");
-
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_degraded_no_reseed);
+	const TTest *const tc_flood[] = {
+		test_degraded_no_reseed,
 #if INTERN_TEST_HASH == 0
-	/* The rest finds collisions by brute force and expects the reseed:
-	 * meaningless in a total-collision build (every key collides, and no
-	 * reseed is attempted). */
-	tcase_add_test(tc, test_reseed_one_shard);
-	tcase_add_test(tc, test_reseed_only_attacked_shard);
-	tcase_add_test(tc, test_no_reseed_naturally);
-	tcase_add_test(tc, test_undefended);
-	tcase_add_test(tc, test_reseed_under_readers);
-	tcase_add_test(tc, test_reseed_under_killers);
+		/* The rest finds collisions by brute force and expects the
+		 * reseed: meaningless in a total-collision build (every key
+		 * collides, and no reseed is attempted). */
+		test_reseed_one_shard,
+		test_reseed_only_attacked_shard,
+		test_no_reseed_naturally,
+		test_undefended,
+		test_reseed_under_readers,
+		test_reseed_under_killers,
 #endif
-	suite_add_tcase(s, tc);
-	return test_run_suite(s);
+		NULL,
+	};
+	const struct test_case cases[] = {
+		{ "flood", tc_flood, 60 },
+	};
+
+	return test_run_cases("flood", cases, TEST_COUNT(cases));
 }

@@ -350,42 +350,42 @@ START_TEST(test_degraded)
 }
 END_TEST
 
-static Suite *
-hash_suite(void)
-{
-	Suite *s = suite_create("hash");
-	TCase *tc = tcase_create("hash");
-
-	tcase_add_test(tc, test_siphash_vectors);
-	tcase_add_test(tc, test_deterministic);
-	tcase_add_test(tc, test_same_in_threads);
-	tcase_add_test(tc, test_reads_only_len_bytes);
-#if INTERN_TEST_HASH == 0
-	/* These assert that the hash tells inputs apart, which a
-	 * total-collision build does not do on purpose: there the suite
-	 * checks the degradation itself instead. */
-	tcase_add_test(tc, test_prefixes_differ);
-	tcase_add_test(tc, test_bit_flips_differ);
-	tcase_add_test(tc, test_embedded_nul);
-	tcase_add_test(tc, test_many_keys_distinct);
-	tcase_add_test(tc, test_seed);
-	(void)test_degraded;
-#else
-	tcase_add_test(tc, test_degraded);
-	(void)test_prefixes_differ, (void)test_bit_flips_differ, (void)test_embedded_nul;
-	(void)test_many_keys_distinct, (void)test_seed;
-#endif
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(int argc, char **argv)
 {
+	const TTest *const tc_hash[] = {
+		test_siphash_vectors,
+		test_deterministic,
+		test_same_in_threads,
+		test_reads_only_len_bytes,
+#if INTERN_TEST_HASH == 0
+		/* These assert that the hash tells inputs apart, which a
+		 * total-collision build does not do on purpose: there the
+		 * suite checks the degradation itself instead. */
+		test_prefixes_differ,
+		test_bit_flips_differ,
+		test_embedded_nul,
+		test_many_keys_distinct,
+		test_seed,
+#else
+		test_degraded,
+#endif
+		NULL,
+	};
+	const struct test_case cases[] = {
+		{ "hash", tc_hash, 0 },
+	};
+
+#if INTERN_TEST_HASH == 0
+	(void)test_degraded;
+#else
+	(void)test_prefixes_differ, (void)test_bit_flips_differ, (void)test_embedded_nul;
+	(void)test_many_keys_distinct, (void)test_seed;
+#endif
 	if (argc == 2 && strcmp(argv[1], "--print-hash") == 0) {
 		printf("%08x\n", (unsigned)intern__hash("libintern", 9));
 		return 0;
 	}
 	self = argv[0];
-	return test_run_suite(hash_suite());
+	return test_run_cases("hash", cases, TEST_COUNT(cases));
 }

@@ -1348,79 +1348,79 @@ START_TEST(test_check_detects_corruption)
 }
 END_TEST
 
-static Suite *
-interp_suite(void)
-{
-	Suite *s = suite_create("interp");
-	TCase *tc = tcase_create("lifetime");
-
-	tcase_add_test(tc, test_config_defaults);
-	tcase_add_test(tc, test_config_valid_shards);
-	tcase_add_test(tc, test_config_invalid_shards);
-	tcase_add_test(tc, test_interp_free_null);
-	tcase_add_test(tc, test_interp_many_alive);
-	suite_add_tcase(s, tc);
-
-	/* Tens of thousands of interpreters: slower than the rest. */
-	tc = tcase_create("limits");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_interp_churn);
-	tcase_add_test(tc, test_interp_max);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("transitions");
-	tcase_add_test(tc, test_mortal_0_to_1);
-	tcase_add_test(tc, test_bytes_inserts_mortal);
-	tcase_add_test(tc, test_immortal_1_to_2);
-	tcase_add_test(tc, test_immortal_0_to_2);
-	tcase_add_test(tc, test_immortal_refcount_noop);
-	tcase_add_test(tc, test_immortal_stays_on_mortal);
-	tcase_add_test(tc, test_static_rejects_dynamic);
-	tcase_add_test(tc, test_static_0_to_3);
-	tcase_add_test(tc, test_static_two_interps);
-	tcase_add_test(tc, test_static_eexist);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("errors");
-	tcase_add_test(tc, test_null_args);
-	tcase_add_test(tc, test_overflow_args);
-	tcase_add_test(tc, test_lookup_miss);
-	tcase_add_test(tc, test_use_after_interp_free);
-	tcase_add_test(tc, test_interp_double_free);
-	tcase_add_test(tc, test_interp_quarantine_bounded);
-	tcase_add_test(tc, test_invalid_objects);
-	tcase_add_test(tc, test_arbitrary_bytes);
-	tcase_add_test(tc, test_absurd_config);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("references");
-	tcase_add_test(tc, test_neutral_duplicate);
-	tcase_add_test(tc, test_neutral_already_canonical);
-	tcase_add_test(tc, test_neutral_duplicate_shared);
-	tcase_add_test(tc, test_neutral_canonical_shared);
-	tcase_add_test(tc, test_immortal_duplicate);
-	tcase_add_test(tc, test_duplicates_freed);
-	tcase_add_test(tc, test_cross_interp);
-	tcase_add_test(tc, test_cross_interp_immortal);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("lifecycle");
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_mortal_dies);
-	tcase_add_test(tc, test_reintern_after_death);
-	tcase_add_test(tc, test_free_with_references);
-	tcase_add_test(tc, test_many_strings_one_shard);
-	tcase_add_test(tc, test_many_strings_default);
-	tcase_add_test(tc, test_similar_keys);
-	tcase_add_test(tc, test_long_key);
-	tcase_add_test(tc, test_stats_counts);
-	tcase_add_test(tc, test_check_detects_corruption);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return test_run_suite(interp_suite());
+	const TTest *const tc_lifetime[] = {
+		test_config_defaults,
+		test_config_valid_shards,
+		test_config_invalid_shards,
+		test_interp_free_null,
+		test_interp_many_alive,
+		NULL,
+	};
+	/* Tens of thousands of interpreters: slower than the rest. */
+	const TTest *const tc_limits[] = {
+		test_interp_churn,
+		test_interp_max,
+		NULL,
+	};
+	const TTest *const tc_transitions[] = {
+		test_mortal_0_to_1,
+		test_bytes_inserts_mortal,
+		test_immortal_1_to_2,
+		test_immortal_0_to_2,
+		test_immortal_refcount_noop,
+		test_immortal_stays_on_mortal,
+		test_static_rejects_dynamic,
+		test_static_0_to_3,
+		test_static_two_interps,
+		test_static_eexist,
+		NULL,
+	};
+	const TTest *const tc_errors[] = {
+		test_null_args,
+		test_overflow_args,
+		test_lookup_miss,
+		test_use_after_interp_free,
+		test_interp_double_free,
+		test_interp_quarantine_bounded,
+		test_invalid_objects,
+		test_arbitrary_bytes,
+		test_absurd_config,
+		NULL,
+	};
+	const TTest *const tc_references[] = {
+		test_neutral_duplicate,
+		test_neutral_already_canonical,
+		test_neutral_duplicate_shared,
+		test_neutral_canonical_shared,
+		test_immortal_duplicate,
+		test_duplicates_freed,
+		test_cross_interp,
+		test_cross_interp_immortal,
+		NULL,
+	};
+	const TTest *const tc_lifecycle[] = {
+		test_mortal_dies,
+		test_reintern_after_death,
+		test_free_with_references,
+		test_many_strings_one_shard,
+		test_many_strings_default,
+		test_similar_keys,
+		test_long_key,
+		test_stats_counts,
+		test_check_detects_corruption,
+		NULL,
+	};
+	const struct test_case cases[] = {
+		{ "lifetime", tc_lifetime, 0 },
+		{ "limits", tc_limits, 60 },
+		{ "transitions", tc_transitions, 0 },
+		{ "errors", tc_errors, 0 },
+		{ "references", tc_references, 0 },
+		{ "lifecycle", tc_lifecycle, 30 },
+	};
+
+	return test_run_cases("interp", cases, TEST_COUNT(cases));
 }

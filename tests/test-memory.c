@@ -266,6 +266,11 @@ END_TEST
 int
 main(int argc, char **argv)
 {
+	const TTest *const tc_memory[] = { test_memory_returns, NULL };
+	const struct test_case cases[] = {
+		{ "memory", tc_memory, 120 },
+	};
+
 	if (argc == 3 && strcmp(argv[1], "--strings") == 0) {
 		struct figures peak, churn;
 		int rc = measure(strtoul(argv[2], NULL, 0), 1, &peak, &churn);
@@ -274,13 +279,5 @@ main(int argc, char **argv)
 					: "FAIL");
 		return rc == 0 ? 0 : 1;
 	}
-	{
-		Suite *s = suite_create("memory");
-		TCase *tc = tcase_create("memory");
-
-		tcase_set_timeout(tc, 120);
-		tcase_add_test(tc, test_memory_returns);
-		suite_add_tcase(s, tc);
-		return test_run_suite(s);
-	}
+	return test_run_cases("memory", cases, TEST_COUNT(cases));
 }

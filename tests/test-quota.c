@@ -476,30 +476,28 @@ START_TEST(test_threads_both_limits)
 }
 END_TEST
 
-static Suite *
-quota_suite(void)
-{
-	Suite *s = suite_create("quota");
-	TCase *tc = tcase_create("quota");
-	TCase *tt = tcase_create("threads");
-
-	tcase_add_test(tc, test_defaults_unlimited);
-	tcase_add_test(tc, test_entry_limit_every_route);
-	tcase_add_test(tc, test_byte_limit_exact);
-	tcase_add_test(tc, test_both_limits_and_interps);
-	tcase_add_test(tc, test_reintern_at_limit);
-	tcase_add_test(tc, test_free_with_quota_full);
-	suite_add_tcase(s, tc);
-	tcase_set_timeout(tt, 60);
-	tcase_add_test(tt, test_threads_entry_limit);
-	tcase_add_test(tt, test_threads_byte_limit);
-	tcase_add_test(tt, test_threads_both_limits);
-	suite_add_tcase(s, tt);
-	return s;
-}
-
 int
 main(void)
 {
-	return test_run_suite(quota_suite());
+	const TTest *const tc_quota[] = {
+		test_defaults_unlimited,
+		test_entry_limit_every_route,
+		test_byte_limit_exact,
+		test_both_limits_and_interps,
+		test_reintern_at_limit,
+		test_free_with_quota_full,
+		NULL,
+	};
+	const TTest *const tc_threads[] = {
+		test_threads_entry_limit,
+		test_threads_byte_limit,
+		test_threads_both_limits,
+		NULL,
+	};
+	const struct test_case cases[] = {
+		{ "quota", tc_quota, 0 },
+		{ "threads", tc_threads, 60 },
+	};
+
+	return test_run_cases("quota", cases, TEST_COUNT(cases));
 }

@@ -108,18 +108,17 @@ START_TEST(test_call_rcu_from_registered_thread)
 }
 END_TEST
 
-static Suite *rcu_suite(void)
+int
+main(void)
 {
-	Suite *s = suite_create("rcu");
-	TCase *tc = tcase_create("threads");
+	const TTest *const tc_threads[] = {
+		test_app_registered_thread_flushes_at_exit,
+		test_call_rcu_from_registered_thread,
+		NULL,
+	};
+	const struct test_case cases[] = {
+		{ "threads", tc_threads, 0 },
+	};
 
-	tcase_add_test(tc, test_app_registered_thread_flushes_at_exit);
-	tcase_add_test(tc, test_call_rcu_from_registered_thread);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int main(void)
-{
-	return test_run_suite(rcu_suite());
+	return test_run_cases("rcu", cases, TEST_COUNT(cases));
 }

@@ -220,30 +220,28 @@ START_TEST(test_static_define_one_byte)
 }
 END_TEST
 
-static Suite *
-singletons_suite(void)
-{
-	Suite *s = suite_create("singletons");
-	TCase *tc = tcase_create("objects");
-
-	tcase_add_test(tc, test_latin1_content);
-	tcase_add_test(tc, test_latin1_identity);
-	tcase_add_test(tc, test_empty);
-	tcase_add_test(tc, test_refcount_noop);
-	tcase_add_test(tc, test_read_only_mapping);
-	tcase_add_test(tc, test_stray_write_faults);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("interning");
-	tcase_add_test(tc, test_intern_routes);
-	tcase_add_test(tc, test_shared_by_interpreters);
-	tcase_add_test(tc, test_static_define_one_byte);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return test_run_suite(singletons_suite());
+	const TTest *const tc_objects[] = {
+		test_latin1_content,
+		test_latin1_identity,
+		test_empty,
+		test_refcount_noop,
+		test_read_only_mapping,
+		test_stray_write_faults,
+		NULL,
+	};
+	const TTest *const tc_interning[] = {
+		test_intern_routes,
+		test_shared_by_interpreters,
+		test_static_define_one_byte,
+		NULL,
+	};
+	const struct test_case cases[] = {
+		{ "objects", tc_objects, 0 },
+		{ "interning", tc_interning, 0 },
+	};
+
+	return test_run_cases("singletons", cases, TEST_COUNT(cases));
 }

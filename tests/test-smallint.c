@@ -317,30 +317,28 @@ START_TEST(test_check_flags_builtin_bytes)
 }
 END_TEST
 
-static Suite *
-smallint_suite(void)
-{
-	Suite *s = suite_create("smallint");
-	TCase *tc = tcase_create("singletons");
-
-	tcase_add_test(tc, test_range_content);
-	tcase_add_test(tc, test_range_writes_fault);
-	tcase_add_test(tc, test_range_no_allocation);
-	tcase_add_test(tc, test_every_route);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("text");
-	tcase_add_test(tc, test_edges);
-	tcase_add_test(tc, test_default_range);
-	tcase_add_test(tc, test_noncanonical);
-	tcase_add_test(tc, test_null_interp);
-	tcase_add_test(tc, test_check_flags_builtin_bytes);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return test_run_suite(smallint_suite());
+	const TTest *const tc_singletons[] = {
+		test_range_content,
+		test_range_writes_fault,
+		test_range_no_allocation,
+		test_every_route,
+		NULL,
+	};
+	const TTest *const tc_text[] = {
+		test_edges,
+		test_default_range,
+		test_noncanonical,
+		test_null_interp,
+		test_check_flags_builtin_bytes,
+		NULL,
+	};
+	const struct test_case cases[] = {
+		{ "singletons", tc_singletons, 0 },
+		{ "text", tc_text, 0 },
+	};
+
+	return test_run_cases("smallint", cases, TEST_COUNT(cases));
 }

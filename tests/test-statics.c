@@ -588,38 +588,36 @@ START_TEST(test_threads_many_interpreters)
 }
 END_TEST
 
-static Suite *
-statics_suite(void)
-{
-	Suite *s = suite_create("statics");
-	TCase *tc = tcase_create("objects");
-
-	tcase_add_test(tc, test_objects);
-	tcase_add_test(tc, test_table);
-	tcase_add_test(tc, test_read_only);
-	tcase_add_test(tc, test_refcount_noop);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("interning");
-	tcase_add_test(tc, test_all_routes);
-	tcase_add_test(tc, test_filing_writes_nothing);
-	tcase_add_test(tc, test_add_twice);
-	tcase_add_test(tc, test_shared_by_interpreters);
-	tcase_add_test(tc, test_eexist);
-	tcase_add_test(tc, test_bad_tables);
-	tcase_add_test(tc, test_churn_beside_statics);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("threads");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_threads_one_interpreter);
-	tcase_add_test(tc, test_threads_many_interpreters);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return test_run_suite(statics_suite());
+	const TTest *const tc_objects[] = {
+		test_objects,
+		test_table,
+		test_read_only,
+		test_refcount_noop,
+		NULL,
+	};
+	const TTest *const tc_interning[] = {
+		test_all_routes,
+		test_filing_writes_nothing,
+		test_add_twice,
+		test_shared_by_interpreters,
+		test_eexist,
+		test_bad_tables,
+		test_churn_beside_statics,
+		NULL,
+	};
+	const TTest *const tc_threads[] = {
+		test_threads_one_interpreter,
+		test_threads_many_interpreters,
+		NULL,
+	};
+	const struct test_case cases[] = {
+		{ "objects", tc_objects, 0 },
+		{ "interning", tc_interning, 0 },
+		{ "threads", tc_threads, 60 },
+	};
+
+	return test_run_cases("statics", cases, TEST_COUNT(cases));
 }

@@ -536,35 +536,34 @@ START_TEST(test_free_checks_in_debug_builds)
 }
 END_TEST
 
-static Suite *
-stats_suite(void)
-{
-	Suite *s = suite_create("stats");
-	TCase *tc = tcase_create("one thread");
-
-	tcase_add_test(tc, test_fresh_zero);
-	tcase_add_test(tc, test_known_workload);
-	tcase_add_test(tc, test_replaced_dying_counted_once);
-	tcase_add_test(tc, test_rebuild_drop_counted_once);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("threads");
-	tcase_add_test(tc, test_threads_exact_after_join);
-	tcase_add_test(tc, test_threads_exact_while_alive);
-	tcase_add_test(tc, test_more_interps_than_slots);
-	tcase_add_test(tc, test_freed_and_reborn);
-	tcase_add_test(tc, test_thread_exits_after_free);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("check");
-	tcase_add_test(tc, test_check_counts_agree);
-	tcase_add_test(tc, test_free_checks_in_debug_builds);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return test_run_suite(stats_suite());
+	const TTest *const tc_one_thread[] = {
+		test_fresh_zero,
+		test_known_workload,
+		test_replaced_dying_counted_once,
+		test_rebuild_drop_counted_once,
+		NULL,
+	};
+	const TTest *const tc_threads[] = {
+		test_threads_exact_after_join,
+		test_threads_exact_while_alive,
+		test_more_interps_than_slots,
+		test_freed_and_reborn,
+		test_thread_exits_after_free,
+		NULL,
+	};
+	const TTest *const tc_check[] = {
+		test_check_counts_agree,
+		test_free_checks_in_debug_builds,
+		NULL,
+	};
+	const struct test_case cases[] = {
+		{ "one thread", tc_one_thread, 0 },
+		{ "threads", tc_threads, 0 },
+		{ "check", tc_check, 0 },
+	};
+
+	return test_run_cases("stats", cases, TEST_COUNT(cases));
 }

@@ -408,44 +408,43 @@ START_TEST(test_independent_objects)
 }
 END_TEST
 
-static Suite *
-str_suite(void)
-{
-	Suite *s = suite_create("str");
-	TCase *tc = tcase_create("new");
-
-	tcase_add_test(tc, test_new_fresh_state);
-	tcase_add_test(tc, test_new_copies);
-	tcase_add_test(tc, test_new_prefix);
-	tcase_add_test(tc, test_new_embedded_nul);
-	tcase_add_test(tc, test_new_trailing_nul);
-	tcase_add_test(tc, test_new_empty);
-	tcase_add_test(tc, test_new_one_byte);
-	tcase_add_test(tc, test_new_all_lengths);
-	tcase_add_test(tc, test_new_large);
-	tcase_add_test(tc, test_new_null_data);
-	tcase_add_test(tc, test_new_overflow);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("refcount");
-	tcase_add_test(tc, test_incref_decref);
-	tcase_add_test(tc, test_incref_decref_many);
-	tcase_add_test(tc, test_null_ignored);
-	tcase_add_test(tc, test_independent_objects);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("misuse");
-	tcase_add_test(tc, test_accessors_null);
-	tcase_add_test(tc, test_decref_past_zero);
-	tcase_add_test(tc, test_refcount_freed_header);
-	tcase_add_test(tc, test_refcount_saturates);
-	tcase_add_test(tc, test_decref_after_free);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return test_run_suite(str_suite());
+	const TTest *const tc_new[] = {
+		test_new_fresh_state,
+		test_new_copies,
+		test_new_prefix,
+		test_new_embedded_nul,
+		test_new_trailing_nul,
+		test_new_empty,
+		test_new_one_byte,
+		test_new_all_lengths,
+		test_new_large,
+		test_new_null_data,
+		test_new_overflow,
+		NULL,
+	};
+	const TTest *const tc_refcount[] = {
+		test_incref_decref,
+		test_incref_decref_many,
+		test_null_ignored,
+		test_independent_objects,
+		NULL,
+	};
+	const TTest *const tc_misuse[] = {
+		test_accessors_null,
+		test_decref_past_zero,
+		test_refcount_freed_header,
+		test_refcount_saturates,
+		test_decref_after_free,
+		NULL,
+	};
+	const struct test_case cases[] = {
+		{ "new", tc_new, 0 },
+		{ "refcount", tc_refcount, 0 },
+		{ "misuse", tc_misuse, 0 },
+	};
+
+	return test_run_cases("str", cases, TEST_COUNT(cases));
 }

@@ -765,29 +765,25 @@ START_TEST(test_shared_object_interned_by_all)
 }
 END_TEST
 
-static Suite *
-threads_suite(void)
-{
-	Suite *s = suite_create("threads");
-	TCase *tc = tcase_create("threads");
-
-	/* Each test runs about a second on 2 cores; leave room for slow
-	 * machines and sanitizers (CK_TIMEOUT_MULTIPLIER scales it). */
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_same_keys_default_shards);
-	tcase_add_test(tc, test_same_keys_one_shard);
-	tcase_add_test(tc, test_mortal_race);
-	tcase_add_test(tc, test_mortal_race_promote);
-	tcase_add_test(tc, test_shared_object_interned_by_all);
-	tcase_add_test(tc, test_teardown_with_references);
-	tcase_add_test(tc, test_short_lived_threads);
-	tcase_add_test(tc, test_interp_churn_threads);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return test_run_suite(threads_suite());
+	/* Each test runs about a second on 2 cores; leave room for slow
+	 * machines and sanitizers (CK_TIMEOUT_MULTIPLIER scales it). */
+	const TTest *const tc_threads[] = {
+		test_same_keys_default_shards,
+		test_same_keys_one_shard,
+		test_mortal_race,
+		test_mortal_race_promote,
+		test_shared_object_interned_by_all,
+		test_teardown_with_references,
+		test_short_lived_threads,
+		test_interp_churn_threads,
+		NULL,
+	};
+	const struct test_case cases[] = {
+		{ "threads", tc_threads, 30 },
+	};
+
+	return test_run_cases("threads", cases, TEST_COUNT(cases));
 }

@@ -27,6 +27,23 @@ test_run_suite(Suite *suite)
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+int
+test_run_cases(const char *suite, const struct test_case *cases, size_t n)
+{
+	Suite *s = suite_create(suite);
+
+	for (size_t i = 0; i < n; i++) {
+		TCase *tc = tcase_create(cases[i].name);
+
+		if (cases[i].timeout > 0)
+			tcase_set_timeout(tc, cases[i].timeout);
+		for (const TTest *const *t = cases[i].tests; *t != NULL; t++)
+			tcase_add_test(tc, *t);
+		suite_add_tcase(s, tc);
+	}
+	return test_run_suite(s);
+}
+
 struct intern_str *
 test_str(const char *text)
 {

@@ -28,6 +28,29 @@
 int test_run_suite(Suite *suite);
 
 /*
+ * A suite as a table.  Each test program's main() lists its test cases
+ * (Check's TCase: a name, the tests, NULL-terminated, and a timeout in
+ * seconds, 0 for Check's default) and calls test_run_cases():
+ *
+ *	const TTest *const tc_basics[] = { test_a, test_b, NULL };
+ *	const struct test_case cases[] = { { "basics", tc_basics, 0 } };
+ *
+ *	return test_run_cases("name", cases, TEST_COUNT(cases));
+ */
+struct test_case {
+	const char *name;
+	const TTest *const *tests;
+	double timeout;
+};
+
+#define TEST_COUNT(array) (sizeof(array) / sizeof((array)[0]))
+
+/* Build the suite `suite` from `n` test cases and run it as
+ * test_run_suite() does; returns the exit status for main(). */
+int test_run_cases(const char *suite, const struct test_case *cases,
+		   size_t n);
+
+/*
  * White-box reads of the object header.  Applications must use the
  * accessors; the tests read the header (which is ABI) to prove what the
  * accessors cannot show: the count, and that "writes nothing" holds.
