@@ -59,15 +59,6 @@ free_attack(struct attack *a)
 	free(a->len);
 }
 
-static struct intern_stats
-stats_of(struct intern_interp *interp)
-{
-	struct intern_stats st;
-
-	ck_assert_int_eq(intern_interp_stats(interp, &st), 0);
-	return st;
-}
-
 /* Intern `n` benign keys ("benign-<i>"), held in `out`. */
 static void
 intern_benign(struct intern_interp *interp, struct intern_str **out, unsigned n)
@@ -104,14 +95,14 @@ START_TEST(test_reseed_one_shard)
 	unsigned reseeded_at = 0;
 
 	intern_benign(interp, benign, BENIGN);
-	ck_assert_uint_eq(stats_of(interp).reseeds, 0);
+	ck_assert_uint_eq(test_stats_of(interp).reseeds, 0);
 	for (unsigned i = 0; i < ATK; i++) {
 		atk[i] = intern_bytes(interp, a.key[i], a.len[i]);
 		ck_assert_content(atk[i], a.key[i], a.len[i]);
-		if (!reseeded_at && stats_of(interp).reseeds)
+		if (!reseeded_at && test_stats_of(interp).reseeds)
 			reseeded_at = i + 1;
 	}
-	st = stats_of(interp);
+	st = test_stats_of(interp);
 	printf("# reseeded at colliding key %u of %u; then max probe %zu, mean %.2f\n",
 	       reseeded_at, ATK, st.max_probe, st.avg_probe);
 	fflush(stdout);
@@ -153,7 +144,7 @@ START_TEST(test_reseed_one_shard)
 		intern_str_decref(atk[i]);
 	for (unsigned i = 0; i < BENIGN; i++)
 		intern_str_decref(benign[i]);
-	st = stats_of(interp);
+	st = test_stats_of(interp);
 	ck_assert_uint_eq(st.mortal + st.dying, 0);
 	ck_assert_int_eq(intern_interp_check(interp), 0);
 	intern_interp_free(interp);
@@ -175,7 +166,7 @@ START_TEST(test_reseed_only_attacked_shard)
 	intern_benign(interp, benign, BENIGN);
 	for (unsigned i = 0; i < ATK; i++)
 		atk[i] = intern_bytes(interp, a.key[i], a.len[i]);
-	st = stats_of(interp);
+	st = test_stats_of(interp);
 	ck_assert_uint_eq(st.reseeds, 1);
 	ck_assert_uint_eq(keyed_shards(interp), 1);
 	ck_assert(target->table->keyed);
@@ -188,7 +179,7 @@ START_TEST(test_reseed_only_attacked_shard)
 	}
 	for (unsigned i = 0; i < BENIGN; i++)
 		intern_str_decref(benign[i]);
-	ck_assert_uint_eq(stats_of(interp).mortal, 0);
+	ck_assert_uint_eq(test_stats_of(interp).mortal, 0);
 	ck_assert_int_eq(intern_interp_check(interp), 0);
 	intern_interp_free(interp);
 	free(benign);
@@ -215,7 +206,7 @@ START_TEST(test_no_reseed_naturally)
 		s[i] = intern_bytes(interp, key, len);
 		ck_assert_ptr_nonnull(s[i]);
 	}
-	st = stats_of(interp);
+	st = test_stats_of(interp);
 	ck_assert_uint_eq(st.reseeds, 0);
 	/* The table did have long runs: the detector was consulted. */
 	ck_assert_uint_gt(st.max_probe, 64);
@@ -240,7 +231,7 @@ START_TEST(test_undefended)
 	for (unsigned i = 0; i < ATK; i++)
 		atk[i] = intern_bytes(interp, a.key[i], a.len[i]);
 	__atomic_store_n(&intern__reseed_disabled, 0, __ATOMIC_RELAXED);
-	st = stats_of(interp);
+	st = test_stats_of(interp);
 	ck_assert_uint_eq(st.reseeds, 0);
 	ck_assert_uint_ge(st.max_probe, ATK);
 	ck_assert_int_eq(intern_interp_check(interp), 0);
@@ -249,8 +240,8 @@ START_TEST(test_undefended)
 		struct attack b = find_attack(ATK + 1, 12, 0, 1);
 		struct intern_str *r = intern_bytes(interp, b.key[ATK], b.len[ATK]);
 
-		ck_assert_uint_eq(stats_of(interp).reseeds, 1);
-		ck_assert_uint_lt(stats_of(interp).max_probe, 64);
+		ck_assert_uint_eq(test_stats_of(interp).reseeds, 1);
+		ck_assert_uint_lt(test_stats_of(interp).max_probe, 64);
 		intern_str_decref(r);
 		free_attack(&b);
 	}
@@ -326,7 +317,7 @@ START_TEST(test_reseed_under_readers)
 		ck_assert_int_eq(pthread_join(tid[i], NULL), 0);
 	ck_assert_no_failure(&r->fail);
 	ck_assert_int_gt(atomic_load(&r->lookups), 0);
-	ck_assert_uint_eq(stats_of(r->interp).reseeds, 1);
+	ck_assert_uint_eq(test_stats_of(r->interp).reseeds, 1);
 	ck_assert_int_eq(intern_interp_check(r->interp), 0);
 	for (unsigned i = 0; i < ATK_T; i++)
 		intern_str_decref(r->atk[i]);
@@ -400,7 +391,7 @@ START_TEST(test_reseed_under_killers)
 	for (int t = 0; t < 2; t++)
 		ck_assert_int_eq(pthread_join(tid[t], NULL), 0);
 	ck_assert_no_failure(&fail);
-	st = stats_of(interp);
+	st = test_stats_of(interp);
 	ck_assert_uint_ge(st.reseeds, 1);
 	ck_assert_uint_eq(st.mortal, HELD);
 	ck_assert_uint_eq(st.quota_mortal, HELD);
@@ -409,7 +400,7 @@ START_TEST(test_reseed_under_killers)
 		ck_assert_lookup(interp, a.key[i], a.len[i], held[i]);
 		intern_str_decref(held[i]);
 	}
-	st = stats_of(interp);
+	st = test_stats_of(interp);
 	ck_assert_uint_eq(st.mortal + st.dying + st.quota_mortal, 0);
 	intern_interp_free(interp);
 	free_attack(&a);
@@ -428,7 +419,7 @@ START_TEST(test_degraded_no_reseed)
 	struct intern_str *s[N];
 
 	intern_benign(interp, s, N);
-	ck_assert_uint_eq(stats_of(interp).reseeds, 0);
+	ck_assert_uint_eq(test_stats_of(interp).reseeds, 0);
 	ck_assert_uint_eq(keyed_shards(interp), 0);
 	ck_assert_int_eq(intern_interp_check(interp), 0);
 	for (unsigned i = 0; i < N; i++)

@@ -67,6 +67,16 @@ test_interp(unsigned shards)
 	return interp;
 }
 
+struct intern_stats
+test_stats_of(struct intern_interp *interp)
+{
+	struct intern_stats st;
+
+	memset(&st, 0xa5, sizeof(st));
+	ck_assert_int_eq(intern_interp_stats(interp, &st), 0);
+	return st;
+}
+
 void
 test_fill_key(char *buf, size_t len, unsigned long seed)
 {

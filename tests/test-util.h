@@ -98,6 +98,10 @@ struct intern_str *test_str(const char *text);
 /* A new interpreter with `shards` shards (0: the default); never NULL. */
 struct intern_interp *test_interp(unsigned shards);
 
+/* The interpreter's statistics (intern_interp_stats must succeed and fill
+ * every field: the struct is poisoned first). */
+struct intern_stats test_stats_of(struct intern_interp *interp);
+
 /* The lookup misses, with errno ENOENT. */
 #define ck_assert_absent(interp, data, len)                                   \
 	do {                                                                  \
