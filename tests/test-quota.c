@@ -304,15 +304,6 @@ struct worker {
 	unsigned id;
 };
 
-static uint64_t
-rng_next(uint64_t *x)
-{
-	*x ^= *x >> 12;
-	*x ^= *x << 25;
-	*x ^= *x >> 27;
-	return *x * 0x2545f4914f6cdd1dull;
-}
-
 static void
 key_of(char *buf, size_t size, unsigned k, size_t *len)
 {
@@ -332,9 +323,9 @@ quota_worker(void *arg)
 	char key[32];
 
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
-		unsigned slot = (unsigned)(rng_next(&x) % HOLD);
-		unsigned k = (unsigned)(rng_next(&x) % NKEYS);
-		unsigned op = (unsigned)(rng_next(&x) % 64);
+		unsigned slot = (unsigned)(test_xorshift64s(&x) % HOLD);
+		unsigned k = (unsigned)(test_xorshift64s(&x) % NKEYS);
+		unsigned op = (unsigned)(test_xorshift64s(&x) % 64);
 		struct intern_str *s;
 		size_t len;
 

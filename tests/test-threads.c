@@ -32,15 +32,6 @@ sleep_ms(long ms)
 		;
 }
 
-static uint64_t
-rng_next(uint64_t *x)
-{
-	*x ^= *x >> 12;
-	*x ^= *x << 25;
-	*x ^= *x >> 27;
-	return *x * 0x2545f4914f6cdd1dull;
-}
-
 /* Start `n` threads running fn(&args[i]), args of `size` bytes each. */
 static void
 start_threads(pthread_t *tid, int n, void *(*fn)(void *), void *args,
@@ -309,7 +300,7 @@ race_worker(void *p)
 
 	pthread_barrier_wait(&ctx->start);
 	while (!atomic_load_explicit(&ctx->stop, memory_order_relaxed)) {
-		uint64_t r = rng_next(&x);
+		uint64_t r = test_xorshift64s(&x);
 		int k = (int)((r >> 40) % (uint64_t)ctx->nkeys);
 		struct intern_str *imm = atomic_load(&ctx->immortal[k]);
 		struct intern_str *extra, *s;

@@ -80,15 +80,11 @@ test_stats_of(struct intern_interp *interp)
 void
 test_fill_key(char *buf, size_t len, unsigned long seed)
 {
-	/* xorshift64*: cheap, every byte value appears, NULs included. */
+	/* Every byte value appears, NULs included. */
 	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
 
-	for (size_t i = 0; i < len; i++) {
-		x ^= x >> 12;
-		x ^= x << 25;
-		x ^= x >> 27;
-		buf[i] = (char)((x * 0x2545f4914f6cdd1dull) >> 56);
-	}
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)(test_xorshift64s(&x) >> 56);
 }
 
 int

@@ -119,6 +119,16 @@ struct intern_stats test_stats_of(struct intern_interp *interp);
 		intern_str_decref(hit_);                                      \
 	} while (0)
 
+/* xorshift64*: the tests' cheap generator; `*x` is its state (not 0). */
+static inline uint64_t
+test_xorshift64s(uint64_t *x)
+{
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return *x * 0x2545f4914f6cdd1dull;
+}
+
 /* `len` bytes derived from `seed` (any byte values, NULs included). */
 void test_fill_key(char *buf, size_t len, unsigned long seed);
 

@@ -18,7 +18,7 @@
  *          one-shot fault every millisecond at a random distance, and every
  *          ~50 ms makes every allocation fail for a few milliseconds.
  *
- * In both, the workers accept ENOMEM as a clean outcome (cfg.alloc_fail)
+ * In both, the workers accept ENOMEM as a clean outcome (run_config.alloc_fail)
  * and check everything else as usual.
  */
 #include "torture.h"
@@ -47,7 +47,7 @@ static bool sweep_once(uint64_t *enomem, unsigned *setup_failed)
 
 int allocfail_sweep(uint64_t *enomem_out)
 {
-	const struct config saved = cfg;
+	const struct config saved = run_config;
 	static const unsigned mix[OP__COUNT] = {
 		[OP_MORTAL] = 20, [OP_IMMORTAL] = 10, [OP_BYTES] = 20,  [OP_LOOKUP] = 10,
 		[OP_INCREF] = 5,  [OP_RELEASE] = 25,  [OP_REINTERN] = 10, [OP_INTERP] = 1,
@@ -59,15 +59,15 @@ int allocfail_sweep(uint64_t *enomem_out)
 	double t0 = now_sec();
 	struct result res;
 
-	cfg.interps = 2;
-	cfg.hold = 16;
-	cfg.private_pct = 30;
-	cfg.check_every = 0;
-	cfg.progress = 0;
-	cfg.quiet = true;
-	cfg.reborn_pct = 10;
+	run_config.interps = 2;
+	run_config.hold = 16;
+	run_config.private_pct = 30;
+	run_config.check_every = 0;
+	run_config.progress = 0;
+	run_config.quiet = true;
+	run_config.reborn_pct = 10;
 	for (unsigned o = 0; o < OP__COUNT; o++)
-		cfg.weights[o] = mix[o];
+		run_config.weights[o] = mix[o];
 	worker_weights_init();
 
 	a0 = intern__alloc_count();
@@ -88,7 +88,7 @@ int allocfail_sweep(uint64_t *enomem_out)
 		shown += sweep_once(&enomem, &setup_failed);
 	}
 
-	cfg = saved;
+	run_config = saved;
 	worker_weights_init();
 	*enomem_out += enomem;
 	fprintf(stderr,

@@ -36,19 +36,19 @@ static atomic_flag failing = ATOMIC_FLAG_INIT;
 
 void violation(enum viol v, const char *fmt, ...)
 {
-	bool print = atomic_fetch_add_explicit(&printed, 1, memory_order_relaxed) < cfg.verbose;
+	bool print = atomic_fetch_add_explicit(&printed, 1, memory_order_relaxed) < run_config.verbose;
 	va_list ap;
 	char buf[512];
 
 	atomic_fetch_add_explicit(&viol_count[v], 1, memory_order_relaxed);
-	if (print || cfg.fail_fast) {
+	if (print || run_config.fail_fast) {
 		va_start(ap, fmt);
 		vsnprintf(buf, sizeof(buf), fmt, ap);
 		va_end(ap);
 	}
 	if (print)
 		fprintf(stderr, "intern-stress: VIOLATION %s: %s\n", viol_name[v], buf);
-	if (cfg.fail_fast) {
+	if (run_config.fail_fast) {
 		/* Stop the whole process now: after a real violation the
 		 * library may corrupt the heap, and a crash would hide which
 		 * check fired first.  The first violator reports and exits. */
@@ -57,7 +57,7 @@ void violation(enum viol v, const char *fmt, ...)
 				pause();
 		printf("intern-stress: FAIL fail-fast: first violation %s: %s (after %.3f s, "
 		       "seed=%" PRIu64 ")\n",
-		       viol_name[v], buf, run_t0 > 0 ? now_sec() - run_t0 : 0.0, cfg.seed);
+		       viol_name[v], buf, run_t0 > 0 ? now_sec() - run_t0 : 0.0, run_config.seed);
 		fflush(stdout);
 		_exit(1);
 	}
@@ -95,7 +95,7 @@ bool check_str(const struct intern_str *s, uint32_t k, uint16_t owner, enum want
 	 * too, since interp free rewrites it.  Test-only reads of ABI fields. */
 	uint32_t rc = __atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED);
 	unsigned st = intern_str_state(s);
-	size_t len, want_len = ks.len[k];
+	size_t len, want_len = all_keys.len[k];
 	const char *data;
 	bool ok_state;
 
@@ -119,12 +119,12 @@ bool check_str(const struct intern_str *s, uint32_t k, uint16_t owner, enum want
 		return false;
 	}
 
-	if ((want == WANT_INTERNED || want == WANT_IMMORTAL) && ks.kind[k] != KEY_DYNAMIC) {
+	if ((want == WANT_INTERNED || want == WANT_IMMORTAL) && all_keys.kind[k] != KEY_DYNAMIC) {
 		/* Interning these bytes by any route yields the one object. */
-		if (s != ks.obj[k] || st != INTERN_IMMORTAL_STATIC) {
+		if (s != all_keys.obj[k] || st != INTERN_IMMORTAL_STATIC) {
 			violation(V_STATE, "%s: key %u (%s): got %p state %s, want %p IMMORTAL_STATIC",
-				  ctx, k, ks.kind[k] == KEY_STATIC ? "static" : "singleton",
-				  (const void *)s, state_name(st), (const void *)ks.obj[k]);
+				  ctx, k, all_keys.kind[k] == KEY_STATIC ? "static" : "singleton",
+				  (const void *)s, state_name(st), (const void *)all_keys.obj[k]);
 			return false;
 		}
 		return true;

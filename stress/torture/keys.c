@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct keyset ks;
+struct keyset all_keys;
 
 INTERN_STATIC_DEFINE(st0, "stress_static_alpha");
 INTERN_STATIC_DEFINE(st1, "stress_static_beta");
@@ -59,7 +59,7 @@ static uint64_t fnv1a(const char *p, size_t n)
 	return h;
 }
 
-/* Find key bytes [p, p+n) among ks's first keys; insert `idx` if absent.
+/* Find key bytes [p, p+n) among the first keys of all_keys; insert `idx` if absent.
  * Returns the existing index, or idx once inserted. */
 static uint32_t dedup_put(struct dedup *d, const char *p, size_t n, uint32_t idx)
 {
@@ -72,7 +72,7 @@ static uint32_t dedup_put(struct dedup *d, const char *p, size_t n, uint32_t idx
 			d->slot[i] = idx + 1;
 			return idx;
 		}
-		if (ks.len[v - 1] == n && memcmp(key_data(v - 1), p, n) == 0)
+		if (all_keys.len[v - 1] == n && memcmp(key_data(v - 1), p, n) == 0)
 			return v - 1;
 	}
 }
@@ -94,21 +94,21 @@ static void *xrealloc(void *p, size_t n)
 /* Append key bytes (not deduplicated); returns its index. */
 static uint32_t key_append(const char *p, size_t n)
 {
-	if (ks.n == keys_cap) {
+	if (all_keys.n == keys_cap) {
 		keys_cap = keys_cap ? keys_cap * 2 : 1024;
-		ks.off = xrealloc(ks.off, keys_cap * sizeof(*ks.off));
-		ks.len = xrealloc(ks.len, keys_cap * sizeof(*ks.len));
+		all_keys.off = xrealloc(all_keys.off, keys_cap * sizeof(*all_keys.off));
+		all_keys.len = xrealloc(all_keys.len, keys_cap * sizeof(*all_keys.len));
 	}
 	while (bytes_used + n + 1 > bytes_cap) {
 		bytes_cap = bytes_cap ? bytes_cap * 2 : 65536;
-		ks.bytes = xrealloc(ks.bytes, bytes_cap);
+		all_keys.bytes = xrealloc(all_keys.bytes, bytes_cap);
 	}
-	memcpy(ks.bytes + bytes_used, p, n);
-	ks.bytes[bytes_used + n] = 0;
-	ks.off[ks.n] = (uint32_t)bytes_used;
-	ks.len[ks.n] = (uint32_t)n;
+	memcpy(all_keys.bytes + bytes_used, p, n);
+	all_keys.bytes[bytes_used + n] = 0;
+	all_keys.off[all_keys.n] = (uint32_t)bytes_used;
+	all_keys.len[all_keys.n] = (uint32_t)n;
 	bytes_used += n + 1;
-	return ks.n++;
+	return all_keys.n++;
 }
 
 /* Add the bytes as a key unless present; returns the key's index. */
@@ -118,7 +118,7 @@ static uint32_t key_add(struct dedup *d, const char *p, size_t n)
 	uint32_t got = dedup_put(d, key_data(idx), n, idx);
 
 	if (got != idx) { /* a duplicate: take the append back */
-		ks.n--;
+		all_keys.n--;
 		bytes_used -= n + 1;
 	}
 	return got;
@@ -143,25 +143,25 @@ static void dedup_init(struct dedup *d, size_t n)
 static int keys_random(struct dedup *d, uint64_t *rng)
 {
 	char buf[4096];
-	uint32_t target = cfg.keys, tries = 0;
+	uint32_t target = run_config.keys, tries = 0;
 
-	if (cfg.len_max > sizeof(buf)) {
+	if (run_config.len_max > sizeof(buf)) {
 		fprintf(stderr, "intern-stress: --len max is %zu\n", sizeof(buf));
 		return -1;
 	}
-	while (ks.n < target) {
-		uint32_t n = cfg.len_min + rng_below(rng, cfg.len_max - cfg.len_min + 1);
+	while (all_keys.n < target) {
+		uint32_t n = run_config.len_min + rng_below(rng, run_config.len_max - run_config.len_min + 1);
 		bool binary = rng_below(rng, 8) == 0;
-		uint32_t before = ks.n;
+		uint32_t before = all_keys.n;
 
 		for (uint32_t i = 0; i < n; i++)
 			buf[i] = binary ? (char)rng_below(rng, 256)
 					: (char)(' ' + 1 + rng_below(rng, 94));
 		key_add(d, buf, n);
-		if (ks.n == before && ++tries > 100u * target + 1000) {
+		if (all_keys.n == before && ++tries > 100u * target + 1000) {
 			fprintf(stderr,
 				"intern-stress: cannot make %u distinct keys of length %u..%u\n",
-				target, cfg.len_min, cfg.len_max);
+				target, run_config.len_min, run_config.len_max);
 			return -1;
 		}
 	}
@@ -172,13 +172,13 @@ static int keys_poison(struct dedup *d)
 {
 	char buf[4096];
 
-	if (cfg.len_min + cfg.keys > sizeof(buf)) {
+	if (run_config.len_min + run_config.keys > sizeof(buf)) {
 		fprintf(stderr, "intern-stress: --poison-keys: keys up to %zu bytes\n", sizeof(buf));
 		return -1;
 	}
 	memset(buf, 'k', sizeof(buf));
-	for (uint32_t i = 0; i < cfg.keys; i++)
-		key_add(d, buf, cfg.len_min + i);
+	for (uint32_t i = 0; i < run_config.keys; i++)
+		key_add(d, buf, run_config.len_min + i);
 	return 0;
 }
 
@@ -190,13 +190,13 @@ static int is_ident(int c, int first)
 
 static int keys_tokens(struct dedup *d)
 {
-	FILE *f = fopen(cfg.tokens, "rb");
+	FILE *f = fopen(run_config.tokens, "rb");
 	size_t cap = 0, n = 0, tlen = 0;
 	char tok[4096];
 	int c;
 
 	if (!f) {
-		fprintf(stderr, "intern-stress: %s: %s\n", cfg.tokens, strerror(errno));
+		fprintf(stderr, "intern-stress: %s: %s\n", run_config.tokens, strerror(errno));
 		return -1;
 	}
 	do {
@@ -209,27 +209,27 @@ static int keys_tokens(struct dedup *d)
 		if (tlen) {
 			if (n == cap) {
 				cap = cap ? cap * 2 : 65536;
-				ks.stream = xrealloc(ks.stream, cap * sizeof(*ks.stream));
+				all_keys.stream = xrealloc(all_keys.stream, cap * sizeof(*all_keys.stream));
 			}
-			if (ks.n + 1 > d->mask / 2) { /* keep the set half empty */
+			if (all_keys.n + 1 > d->mask / 2) { /* keep the set half empty */
 				struct dedup bigger;
 
 				dedup_init(&bigger, 2 * (d->mask + 1));
-				for (uint32_t i = 0; i < ks.n; i++)
-					dedup_put(&bigger, key_data(i), ks.len[i], i);
+				for (uint32_t i = 0; i < all_keys.n; i++)
+					dedup_put(&bigger, key_data(i), all_keys.len[i], i);
 				free(d->slot);
 				*d = bigger;
 			}
-			ks.stream[n++] = key_add(d, tok, tlen);
+			all_keys.stream[n++] = key_add(d, tok, tlen);
 			tlen = 0;
 		}
 	} while (c != EOF);
 	fclose(f);
 	if (n == 0) {
-		fprintf(stderr, "intern-stress: %s has no tokens\n", cfg.tokens);
+		fprintf(stderr, "intern-stress: %s has no tokens\n", run_config.tokens);
 		return -1;
 	}
-	ks.nstream = n;
+	all_keys.nstream = n;
 	return 0;
 }
 
@@ -277,22 +277,22 @@ static void classify_ints(void)
 		perror("intern-stress: intern_interp_new");
 		exit(2);
 	}
-	for (uint32_t k = 0; k < ks.n; k++) {
+	for (uint32_t k = 0; k < all_keys.n; k++) {
 		struct intern_str *s;
 
-		ks.ident[k] = identifier(key_data(k), ks.len[k]);
-		ks.is_int[k] = decimal_text(key_data(k), ks.len[k], &ks.ival[k]);
-		if (!ks.is_int[k] || ks.kind[k] != KEY_DYNAMIC)
+		all_keys.ident[k] = identifier(key_data(k), all_keys.len[k]);
+		all_keys.is_int[k] = decimal_text(key_data(k), all_keys.len[k], &all_keys.ival[k]);
+		if (!all_keys.is_int[k] || all_keys.kind[k] != KEY_DYNAMIC)
 			continue;
-		s = intern_int(tmp, ks.ival[k]);
+		s = intern_int(tmp, all_keys.ival[k]);
 		if (!s) {
 			perror("intern-stress: intern_int");
 			exit(2);
 		}
 		if (intern_str_state(s) == INTERN_IMMORTAL_STATIC) {
-			ks.kind[k] = KEY_SINGLETON;
-			ks.obj[k] = s;
-			ks.imm_ok[k] = 1;
+			all_keys.kind[k] = KEY_SINGLETON;
+			all_keys.obj[k] = s;
+			all_keys.imm_ok[k] = 1;
 		} else {
 			intern_str_decref(s);
 		}
@@ -304,30 +304,30 @@ static void classify_ints(void)
 
 static void shuffle(uint64_t *rng)
 {
-	for (uint32_t i = ks.n - 1; i > 0; i--) {
+	for (uint32_t i = all_keys.n - 1; i > 0; i--) {
 		uint32_t j = rng_below(rng, i + 1), t;
 
-		t = ks.off[i], ks.off[i] = ks.off[j], ks.off[j] = t;
-		t = ks.len[i], ks.len[i] = ks.len[j], ks.len[j] = t;
+		t = all_keys.off[i], all_keys.off[i] = all_keys.off[j], all_keys.off[j] = t;
+		t = all_keys.len[i], all_keys.len[i] = all_keys.len[j], all_keys.len[j] = t;
 	}
 }
 
 int keys_init(void)
 {
 	struct intern_str *const st[NSTATIC] = { st0, st1, st2, st3, st4, st5, st6, st7 };
-	uint64_t rng = cfg.seed ^ 0x6b657973ull;
+	uint64_t rng = run_config.seed ^ 0x6b657973ull;
 	struct dedup d;
 	int err;
 
 	for (unsigned i = 0; i < NSTATIC; i++)
 		static_obj[i] = st[i];
-	dedup_init(&d, cfg.tokens ? 65536 : cfg.keys);
-	if (cfg.tokens) {
+	dedup_init(&d, run_config.tokens ? 65536 : run_config.keys);
+	if (run_config.tokens) {
 		err = keys_tokens(&d);
-	} else if (cfg.poison_keys) {
+	} else if (run_config.poison_keys) {
 		err = keys_poison(&d);
 	} else {
-		if (cfg.keys >= 64) { /* the special keys, when there is room */
+		if (run_config.keys >= 64) { /* the special keys, when there is room */
 			for (unsigned i = 0; i < NSTATIC; i++)
 				key_add(&d, intern_str_data(st[i]), intern_str_len(st[i]));
 			key_add(&d, "", 0);
@@ -344,9 +344,9 @@ int keys_init(void)
 		if (!err) { /* random ranks for the special keys; reindex */
 			shuffle(&rng);
 			free(d.slot);
-			dedup_init(&d, ks.n);
-			for (uint32_t i = 0; i < ks.n; i++)
-				dedup_put(&d, key_data(i), ks.len[i], i);
+			dedup_init(&d, all_keys.n);
+			for (uint32_t i = 0; i < all_keys.n; i++)
+				dedup_put(&d, key_data(i), all_keys.len[i], i);
 		}
 	}
 	if (err)
@@ -354,90 +354,90 @@ int keys_init(void)
 	/* The statics are registered in every interp, so their bytes must be
 	 * keys even when the file or the draw did not produce them; keys added
 	 * here are not drawn in random mode (small sets stay all dynamic). */
-	ks.ndraw = cfg.tokens ? ks.n + NSTATIC : ks.n;
+	all_keys.ndraw = run_config.tokens ? all_keys.n + NSTATIC : all_keys.n;
 	for (unsigned i = 0; i < NSTATIC; i++)
 		key_add(&d, intern_str_data(st[i]), intern_str_len(st[i]));
 
-	if (ks.ndraw > ks.n)
-		ks.ndraw = ks.n;
-	ks.kind = calloc(ks.n, 1);
-	ks.imm_ok = calloc(ks.n, 1);
-	ks.obj = calloc(ks.n, sizeof(*ks.obj));
-	ks.ident = calloc(ks.n, 1);
-	ks.is_int = calloc(ks.n, 1);
-	ks.ival = calloc(ks.n, sizeof(*ks.ival));
-	if (!ks.kind || !ks.imm_ok || !ks.obj || !ks.ident || !ks.is_int || !ks.ival) {
+	if (all_keys.ndraw > all_keys.n)
+		all_keys.ndraw = all_keys.n;
+	all_keys.kind = calloc(all_keys.n, 1);
+	all_keys.imm_ok = calloc(all_keys.n, 1);
+	all_keys.obj = calloc(all_keys.n, sizeof(*all_keys.obj));
+	all_keys.ident = calloc(all_keys.n, 1);
+	all_keys.is_int = calloc(all_keys.n, 1);
+	all_keys.ival = calloc(all_keys.n, sizeof(*all_keys.ival));
+	if (!all_keys.kind || !all_keys.imm_ok || !all_keys.obj || !all_keys.ident || !all_keys.is_int || !all_keys.ival) {
 		perror("intern-stress");
 		exit(2);
 	}
-	for (uint32_t k = 0; k < ks.n; k++) {
+	for (uint32_t k = 0; k < all_keys.n; k++) {
 		/* Immortal-eligible by a hash of the bytes, not by rank, so the
 		 * hottest Zipf keys are not all eligible or all not. */
-		double u = (double)(fnv1a(key_data(k), ks.len[k]) >> 11) / (double)(1ull << 53);
+		double u = (double)(fnv1a(key_data(k), all_keys.len[k]) >> 11) / (double)(1ull << 53);
 
-		ks.imm_ok[k] = u < cfg.immortal_frac;
-		if (ks.len[k] <= 1) {
-			ks.kind[k] = KEY_SINGLETON;
-			ks.obj[k] = ks.len[k] ? intern_latin1((unsigned char)key_data(k)[0])
+		all_keys.imm_ok[k] = u < run_config.immortal_frac;
+		if (all_keys.len[k] <= 1) {
+			all_keys.kind[k] = KEY_SINGLETON;
+			all_keys.obj[k] = all_keys.len[k] ? intern_latin1((unsigned char)key_data(k)[0])
 					      : intern_empty();
-			ks.imm_ok[k] = 1;
+			all_keys.imm_ok[k] = 1;
 		}
 	}
 	for (unsigned i = 0; i < NSTATIC; i++) {
 		uint32_t k = dedup_put(&d, intern_str_data(st[i]), intern_str_len(st[i]), UINT32_MAX);
 
-		ks.kind[k] = KEY_STATIC;
-		ks.obj[k] = st[i];
-		ks.imm_ok[k] = 1;
+		all_keys.kind[k] = KEY_STATIC;
+		all_keys.obj[k] = st[i];
+		all_keys.imm_ok[k] = 1;
 	}
 	free(d.slot);
 	classify_ints();
 
-	if (cfg.dist == DIST_ZIPF) {
+	if (run_config.dist == DIST_ZIPF) {
 		double sum = 0;
 
-		ks.cdf = malloc(ks.ndraw * sizeof(*ks.cdf));
-		if (!ks.cdf) {
+		all_keys.cdf = malloc(all_keys.ndraw * sizeof(*all_keys.cdf));
+		if (!all_keys.cdf) {
 			perror("intern-stress");
 			exit(2);
 		}
-		for (uint32_t i = 0; i < ks.ndraw; i++) {
-			sum += 1.0 / pow(i + 1.0, cfg.zipf_s);
-			ks.cdf[i] = sum;
+		for (uint32_t i = 0; i < all_keys.ndraw; i++) {
+			sum += 1.0 / pow(i + 1.0, run_config.zipf_s);
+			all_keys.cdf[i] = sum;
 		}
-		for (uint32_t i = 0; i < ks.ndraw; i++)
-			ks.cdf[i] /= sum;
+		for (uint32_t i = 0; i < all_keys.ndraw; i++)
+			all_keys.cdf[i] /= sum;
 	}
 	return 0;
 }
 
 void keys_fini(void)
 {
-	free(ks.off);
-	free(ks.len);
-	free(ks.bytes);
-	free(ks.kind);
-	free(ks.imm_ok);
-	free(ks.obj);
-	free(ks.ident);
-	free(ks.is_int);
-	free(ks.ival);
-	free(ks.cdf);
-	free(ks.stream);
-	memset(&ks, 0, sizeof(ks));
+	free(all_keys.off);
+	free(all_keys.len);
+	free(all_keys.bytes);
+	free(all_keys.kind);
+	free(all_keys.imm_ok);
+	free(all_keys.obj);
+	free(all_keys.ident);
+	free(all_keys.is_int);
+	free(all_keys.ival);
+	free(all_keys.cdf);
+	free(all_keys.stream);
+	memset(&all_keys, 0, sizeof(all_keys));
 }
 
 uint32_t key_draw(uint64_t *rng, size_t *pos)
 {
-	switch (cfg.dist) {
+	switch (run_config.dist) {
 	case DIST_ZIPF: {
-		double u = (double)(rng_next(rng) >> 11) / (double)(1ull << 53);
-		uint32_t lo = 0, hi = ks.ndraw - 1;
+		double u = (double)(splitmix64_next(rng) >> 11) / (double)(1ull << 53);
+		uint32_t lo = 0, hi = all_keys.ndraw - 1;
 
 		while (lo < hi) { /* the first rank whose cdf reaches u */
 			uint32_t mid = lo + (hi - lo) / 2;
 
-			if (ks.cdf[mid] < u)
+			if (all_keys.cdf[mid] < u)
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -445,11 +445,11 @@ uint32_t key_draw(uint64_t *rng, size_t *pos)
 		return lo;
 	}
 	case DIST_STREAM:
-		if (++*pos >= ks.nstream)
+		if (++*pos >= all_keys.nstream)
 			*pos = 0;
-		return ks.stream[*pos];
+		return all_keys.stream[*pos];
 	case DIST_UNIFORM:
 	default:
-		return rng_below(rng, ks.ndraw);
+		return rng_below(rng, all_keys.ndraw);
 	}
 }

@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-struct config cfg = {
+struct config run_config = {
 	.threads = 8,
 	.interps = 2,
 	.keys = 4096,
@@ -55,7 +55,7 @@ struct config cfg = {
 	.verbose = 20,
 };
 
-struct tinterp *shared;
+struct tinterp *shared_interps;
 
 static const char *phase = "setup";
 double run_t0;
@@ -96,7 +96,7 @@ int tinterp_setup(struct intern_interp *ip, uint16_t *owner)
 		s = static_obj[i];
 		rc = intern_static(ip, &s);
 		if (rc || s != static_obj[i]) {
-			if (!(cfg.alloc_fail && rc == -ENOMEM))
+			if (!(run_config.alloc_fail && rc == -ENOMEM))
 				violation(V_ERROR, "intern_static(%s): %d, %p -> %p",
 					  intern_str_data(static_obj[i]), rc, (void *)static_obj[i],
 					  (void *)s);
@@ -105,13 +105,13 @@ int tinterp_setup(struct intern_interp *ip, uint16_t *owner)
 	}
 	s = intern_str_new(PROBE_TEXT, sizeof(PROBE_TEXT) - 1);
 	if (!s) {
-		if (!(cfg.alloc_fail && errno == ENOMEM))
+		if (!(run_config.alloc_fail && errno == ENOMEM))
 			violation(V_ERROR, "intern_str_new(probe): errno %d", errno);
 		goto fail;
 	}
 	rc = intern_immortal(ip, &s);
 	if (rc) {
-		if (!(cfg.alloc_fail && rc == -ENOMEM))
+		if (!(run_config.alloc_fail && rc == -ENOMEM))
 			violation(V_ERROR, "intern_immortal(probe): %d", rc);
 		intern_str_decref(s);
 		goto fail;
@@ -173,12 +173,12 @@ static void install_handlers(void)
 static void shared_free(unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		intern_interp_free(shared[i].ip);
-		free(shared[i].slot);
-		free(shared[i].imm);
+		intern_interp_free(shared_interps[i].ip);
+		free(shared_interps[i].slot);
+		free(shared_interps[i].imm);
 	}
-	free(shared);
-	shared = NULL;
+	free(shared_interps);
+	shared_interps = NULL;
 }
 
 /* Create the shared interps.  0, or -ENOMEM (clean, alloc-fail mode), or -1. */
@@ -186,22 +186,22 @@ static int shared_open(void)
 {
 	struct intern_config c;
 
-	shared = calloc(cfg.interps, sizeof(*shared));
-	if (!shared)
+	shared_interps = calloc(run_config.interps, sizeof(*shared_interps));
+	if (!shared_interps)
 		return -1;
 	intern_config_init(&c);
-	c.shards = cfg.shards;
-	for (unsigned i = 0; i < cfg.interps; i++) {
-		struct tinterp *t = &shared[i];
+	c.shards = run_config.shards;
+	for (unsigned i = 0; i < run_config.interps; i++) {
+		struct tinterp *t = &shared_interps[i];
 
-		t->slot = calloc(ks.n, sizeof(*t->slot));
-		t->imm = calloc(ks.n, sizeof(*t->imm));
+		t->slot = calloc(all_keys.n, sizeof(*t->slot));
+		t->imm = calloc(all_keys.n, sizeof(*t->imm));
 		if (!t->slot || !t->imm) {
 			perror("intern-stress");
 			exit(2);
 		}
 		t->ip = intern_interp_new(&c);
-		if (!t->ip && !(cfg.alloc_fail && errno == ENOMEM))
+		if (!t->ip && !(run_config.alloc_fail && errno == ENOMEM))
 			violation(V_ERROR, "intern_interp_new: errno %d", errno);
 		if (!t->ip || tinterp_setup(t->ip, &t->owner)) { /* it frees t->ip */
 			free(t->slot);
@@ -220,12 +220,12 @@ static void shared_account(void)
 
 	for (unsigned i = 0; i < NSTATIC; i++)
 		static_bytes += intern_str_len(static_obj[i]) + 1;
-	for (unsigned i = 0; i < cfg.interps; i++) {
-		struct tinterp *t = &shared[i];
+	for (unsigned i = 0; i < run_config.interps; i++) {
+		struct tinterp *t = &shared_interps[i];
 		size_t imm = 1, bytes = sizeof(PROBE_TEXT) + static_bytes;
 		struct intern_stats st;
 
-		for (uint32_t k = 0; k < ks.n; k++) {
+		for (uint32_t k = 0; k < all_keys.n; k++) {
 			uint64_t w = atomic_load(&t->slot[k]);
 
 			if (w >> 48)
@@ -233,7 +233,7 @@ static void shared_account(void)
 					  i, k, (unsigned)(w >> 48));
 			if (atomic_load(&t->imm[k])) {
 				imm++;
-				bytes += ks.len[k] + 1u;
+				bytes += all_keys.len[k] + 1u;
 			}
 		}
 		if (stats_of(t->ip, &st))
@@ -269,14 +269,14 @@ static void progress_line(double t, uint64_t ops, uint64_t prev, double dt, unsi
 {
 	uint64_t enomem = 0;
 
-	if (cfg.alloc_fail)
+	if (run_config.alloc_fail)
 		for (unsigned i = 0; i < nthreads; i++)
 			enomem += workers[i].enomem; /* racy read; a progress figure */
 	fprintf(stderr,
 		"[%7.1fs] ops %10.3fM  rate %7.2f Mops/s  violations %" PRIu64 "%s%.0" PRIu64
 		"\n",
 		t, (double)ops / 1e6, (double)(ops - prev) / dt / 1e6, violations_total(),
-		cfg.alloc_fail ? "  enomem ~" : "", cfg.alloc_fail ? enomem : 0);
+		run_config.alloc_fail ? "  enomem ~" : "", run_config.alloc_fail ? enomem : 0);
 }
 
 /*
@@ -291,7 +291,7 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 	unsigned n = inline_run ? 1 : nthreads;
 	double t0, last_prog, last_check, last_change, t;
 	uint64_t last_total = 0, prog_total = 0;
-	uint64_t rng = cfg.seed ^ 0x73746f726dull;
+	uint64_t rng = run_config.seed ^ 0x73746f726dull;
 	bool stopping = false;
 	pthread_barrier_t start;
 
@@ -301,7 +301,7 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 		exit(2);
 	}
 	memset(workers, 0, n * sizeof(*workers));
-	atomic_store(&stop, false);
+	atomic_store(&stop_workers, false);
 	orphans_init();
 	if (!inline_run)
 		pthread_barrier_init(&start, NULL, n + 1);
@@ -309,8 +309,8 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 		struct worker *w = &workers[i];
 
 		w->id = i;
-		w->rng = cfg.seed * 0x9e3779b97f4a7c15ull + i + 1;
-		w->pos = ks.nstream ? rng_below(&w->rng, (uint32_t)ks.nstream) : 0;
+		w->rng = run_config.seed * 0x9e3779b97f4a7c15ull + i + 1;
+		w->pos = all_keys.nstream ? rng_below(&w->rng, (uint32_t)all_keys.nstream) : 0;
 		w->quota = total ? total / n + (i < total % n) : UINT64_MAX;
 		w->start = inline_run ? NULL : &start;
 		if (worker_init(w)) {
@@ -346,33 +346,33 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 			if (ops != last_total) {
 				last_total = ops;
 				last_change = t;
-			} else if (t - last_change > cfg.stall) {
+			} else if (t - last_change > run_config.stall) {
 				violation(V_STALL, "no operation completed for %.1f s (%s)",
 					  t - last_change, stopping ? "winding down" : "running");
 				fprintf(stderr,
 					"intern-stress: FAIL stall after %" PRIu64 " ops, seed=%" PRIu64
 					"\n",
-					ops, cfg.seed);
+					ops, run_config.seed);
 				_exit(1);
 			}
 			if (!stopping && ((duration > 0 && t - t0 >= duration) ||
-					  (cfg.fail_fast && violations_total()))) {
+					  (run_config.fail_fast && violations_total()))) {
 				stopping = true;
 				if (storm)
 					intern__fault_disarm();
-				atomic_store(&stop, true);
+				atomic_store(&stop_workers, true);
 			}
 			if (storm && !stopping)
 				allocfail_storm_tick(&rng, t - t0);
-			if (cfg.check_every > 0 && !stopping && t - last_check >= cfg.check_every) {
-				for (unsigned i = 0; i < cfg.interps; i++)
-					if (intern_interp_check(shared[i].ip) != 0)
+			if (run_config.check_every > 0 && !stopping && t - last_check >= run_config.check_every) {
+				for (unsigned i = 0; i < run_config.interps; i++)
+					if (intern_interp_check(shared_interps[i].ip) != 0)
 						violation(V_ACCOUNT,
 							  "interp %u: intern_interp_check failed mid-run",
 							  i);
 				last_check = t;
 			}
-			if (cfg.progress > 0 && !cfg.quiet && t - last_prog >= cfg.progress) {
+			if (run_config.progress > 0 && !run_config.quiet && t - last_prog >= run_config.progress) {
 				progress_line(t - t0, ops, prog_total, t - last_prog, n);
 				prog_total = ops;
 				last_prog = t;
@@ -407,13 +407,13 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 /* Flag starved threads; print per-thread figures. */
 static void report_threads(unsigned n, const struct result *res, bool timed)
 {
-	if (!cfg.quiet) {
+	if (!run_config.quiet) {
 		fprintf(stderr, "intern-stress: ops per thread:");
 		for (unsigned i = 0; i < n; i++)
 			fprintf(stderr, " %" PRIu64, atomic_load(&workers[i].ops));
 		fprintf(stderr, "\n");
 	}
-	if (cfg.verbose > 20) {
+	if (run_config.verbose > 20) {
 		uint64_t per_op[OP__COUNT] = { 0 };
 
 		for (unsigned i = 0; i < n; i++)
@@ -428,13 +428,13 @@ static void report_threads(unsigned n, const struct result *res, bool timed)
 	 * count every thread does its share and the slow ones only take
 	 * longer, and on 2 cores shared by 8 threads a shorter window is a
 	 * few scheduler slices, not a measure of fairness. */
-	if (!timed || res->elapsed < 1.0 || cfg.starve <= 0 ||
-	    (cfg.fail_fast && violations_total()))
+	if (!timed || res->elapsed < 1.0 || run_config.starve <= 0 ||
+	    (run_config.fail_fast && violations_total()))
 		return;
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t o = atomic_load(&workers[i].ops);
 
-		if ((double)o < cfg.starve * res->mean)
+		if ((double)o < run_config.starve * res->mean)
 			violation(V_STARVE, "thread %u did %" PRIu64 " ops, %.1f%% of the mean %.0f",
 				  i, o, 100.0 * (double)o / res->mean, res->mean);
 	}
@@ -460,14 +460,14 @@ int session(unsigned nthreads, uint64_t total, double duration, bool storm,
 		return rc;
 	run_workers(nthreads, total, duration, storm, res);
 	phase = "accounting";
-	alarm((unsigned)(cfg.stall * 3 + 30));
+	alarm((unsigned)(run_config.stall * 3 + 30));
 	orphans_drain(UINT32_MAX);
 	intern_barrier();
 	report_threads(n, res, nthreads && duration > 0 && !total);
-	if (!(cfg.fail_fast && violations_total()))
+	if (!(run_config.fail_fast && violations_total()))
 		shared_account();
 	phase = "teardown";
-	shared_free(cfg.interps); /* main() waits for the last frees */
+	shared_free(run_config.interps); /* main() waits for the last frees */
 	workers_free(n);
 	alarm(0);
 	phase = "done";
@@ -530,7 +530,7 @@ static int parse_mix(const char *spec)
 {
 	char *copy = strdup(spec), *save = NULL;
 
-	memset(cfg.weights, 0, sizeof(cfg.weights));
+	memset(run_config.weights, 0, sizeof(run_config.weights));
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
 		unsigned o;
@@ -543,7 +543,7 @@ static int parse_mix(const char *spec)
 				break;
 		if (o == OP__COUNT)
 			goto bad;
-		cfg.weights[o] = (unsigned)strtoul(eq + 1, NULL, 10);
+		run_config.weights[o] = (unsigned)strtoul(eq + 1, NULL, 10);
 	}
 	free(copy);
 	return 0;
@@ -563,19 +563,19 @@ static void profile_churn(void)
 	 * all mortal; a thread that drops a key's last reference interns it
 	 * again at once; the mid-run check runs often.
 	 */
-	cfg.interps = 1;
-	cfg.shards = 1;
-	cfg.keys = 8;
-	cfg.poison_keys = true;
-	cfg.len_min = 1000;
-	cfg.len_max = 1007;
-	cfg.hold = 4;
-	cfg.private_pct = 0;
-	cfg.immortal_frac = 0;
-	cfg.reborn_pct = 100;
+	run_config.interps = 1;
+	run_config.shards = 1;
+	run_config.keys = 8;
+	run_config.poison_keys = true;
+	run_config.len_min = 1000;
+	run_config.len_max = 1007;
+	run_config.hold = 4;
+	run_config.private_pct = 0;
+	run_config.immortal_frac = 0;
+	run_config.reborn_pct = 100;
 	parse_mix("mortal=30,bytes=30,lookup=30,release=40,incref=5,reintern=5,inspect=10");
-	cfg.check_every = 0.02;
-	cfg.progress = 0;
+	run_config.check_every = 0.02;
+	run_config.progress = 0;
 }
 
 enum {
@@ -614,28 +614,28 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 
 	while ((c = getopt_long(argc, argv, "t:d:n:i:k:qv:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': cfg.threads = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'd': cfg.duration = strtod(optarg, NULL); break;
-		case 'n': cfg.ops = strtoull(optarg, NULL, 0); break;
-		case 'i': cfg.interps = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'k': cfg.keys = (uint32_t)strtoul(optarg, NULL, 0); keys_given = true; break;
+		case 't': run_config.threads = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'd': run_config.duration = strtod(optarg, NULL); break;
+		case 'n': run_config.ops = strtoull(optarg, NULL, 0); break;
+		case 'i': run_config.interps = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'k': run_config.keys = (uint32_t)strtoul(optarg, NULL, 0); keys_given = true; break;
 		case O_DIST:
 			if (!strcmp(optarg, "uniform")) {
-				cfg.dist = DIST_UNIFORM;
+				run_config.dist = DIST_UNIFORM;
 			} else if (!strncmp(optarg, "zipf", 4)) {
-				cfg.dist = DIST_ZIPF;
+				run_config.dist = DIST_ZIPF;
 				if (optarg[4] == ':')
-					cfg.zipf_s = strtod(optarg + 5, NULL);
+					run_config.zipf_s = strtod(optarg + 5, NULL);
 			} else {
 				fprintf(stderr, "intern-stress: bad --dist %s\n", optarg);
 				return -1;
 			}
 			break;
-		case O_TOKENS: cfg.tokens = optarg; cfg.dist = DIST_STREAM; break;
-		case O_POISONKEYS: cfg.poison_keys = true; break;
+		case O_TOKENS: run_config.tokens = optarg; run_config.dist = DIST_STREAM; break;
+		case O_POISONKEYS: run_config.poison_keys = true; break;
 		case O_LEN:
-			if (sscanf(optarg, "%u:%u", &cfg.len_min, &cfg.len_max) != 2 ||
-			    cfg.len_min > cfg.len_max) {
+			if (sscanf(optarg, "%u:%u", &run_config.len_min, &run_config.len_max) != 2 ||
+			    run_config.len_min > run_config.len_max) {
 				fprintf(stderr, "intern-stress: bad --len %s\n", optarg);
 				return -1;
 			}
@@ -644,18 +644,18 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 			if (parse_mix(optarg))
 				return -1;
 			break;
-		case O_HOLD: cfg.hold = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_IMMFRAC: cfg.immortal_frac = strtod(optarg, NULL); break;
-		case O_PRIVATE: cfg.private_pct = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_RECHECK: cfg.recheck_pct = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_REBORN: cfg.reborn_pct = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_SHARDS: cfg.shards = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_SEED: cfg.seed = strtoull(optarg, NULL, 0); *have_seed = true; break;
-		case O_PROGRESS: cfg.progress = strtod(optarg, NULL); break;
-		case O_CHECK: cfg.check_every = strtod(optarg, NULL); break;
-		case O_STARVE: cfg.starve = strtod(optarg, NULL); break;
-		case O_STALL: cfg.stall = strtod(optarg, NULL); break;
-		case O_FAILFAST: cfg.fail_fast = true; break;
+		case O_HOLD: run_config.hold = (unsigned)strtoul(optarg, NULL, 0); break;
+		case O_IMMFRAC: run_config.immortal_frac = strtod(optarg, NULL); break;
+		case O_PRIVATE: run_config.private_pct = (unsigned)strtoul(optarg, NULL, 0); break;
+		case O_RECHECK: run_config.recheck_pct = (unsigned)strtoul(optarg, NULL, 0); break;
+		case O_REBORN: run_config.reborn_pct = (unsigned)strtoul(optarg, NULL, 0); break;
+		case O_SHARDS: run_config.shards = (unsigned)strtoul(optarg, NULL, 0); break;
+		case O_SEED: run_config.seed = strtoull(optarg, NULL, 0); *have_seed = true; break;
+		case O_PROGRESS: run_config.progress = strtod(optarg, NULL); break;
+		case O_CHECK: run_config.check_every = strtod(optarg, NULL); break;
+		case O_STARVE: run_config.starve = strtod(optarg, NULL); break;
+		case O_STALL: run_config.stall = strtod(optarg, NULL); break;
+		case O_FAILFAST: run_config.fail_fast = true; break;
 		case O_PROFILE:
 			if (strcmp(optarg, "churn")) {
 				fprintf(stderr, "intern-stress: unknown profile %s\n", optarg);
@@ -664,12 +664,12 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 			profile_churn();
 			break;
 		case O_ALLOCFAIL:
-			cfg.alloc_fail = true;
+			run_config.alloc_fail = true;
 			snprintf(alloc_fail_mode, sizeof(alloc_fail_mode), "%s",
 				 optarg ? optarg : "both");
 			break;
-		case 'q': cfg.quiet = true; break;
-		case 'v': cfg.verbose = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'q': run_config.quiet = true; break;
+		case 'v': run_config.verbose = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -678,24 +678,24 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 		fprintf(stderr, "intern-stress: unexpected argument %s\n", argv[optind]);
 		return -1;
 	}
-	if (cfg.alloc_fail && !keys_given)
-		cfg.keys = 128; /* a small set: repeated keys, hits as well as inserts */
-	if (!cfg.duration && !cfg.ops)
-		cfg.duration = 5;
-	if (cfg.threads < 1 || cfg.threads > 4096 || cfg.interps < 1 || cfg.interps > 1024 ||
-	    cfg.keys < 1 || !cfg.hold || (cfg.hold & (cfg.hold - 1)) || cfg.private_pct > 100 ||
-	    cfg.recheck_pct > 100 || cfg.reborn_pct > 100) {
+	if (run_config.alloc_fail && !keys_given)
+		run_config.keys = 128; /* a small set: repeated keys, hits as well as inserts */
+	if (!run_config.duration && !run_config.ops)
+		run_config.duration = 5;
+	if (run_config.threads < 1 || run_config.threads > 4096 || run_config.interps < 1 || run_config.interps > 1024 ||
+	    run_config.keys < 1 || !run_config.hold || (run_config.hold & (run_config.hold - 1)) || run_config.private_pct > 100 ||
+	    run_config.recheck_pct > 100 || run_config.reborn_pct > 100) {
 		fprintf(stderr, "intern-stress: bad option value (see --help)\n");
 		return -1;
 	}
-	if (cfg.alloc_fail && strcmp(alloc_fail_mode, "sweep") &&
+	if (run_config.alloc_fail && strcmp(alloc_fail_mode, "sweep") &&
 	    strcmp(alloc_fail_mode, "storm") && strcmp(alloc_fail_mode, "both")) {
 		fprintf(stderr, "intern-stress: --alloc-fail=sweep|storm|both\n");
 		return -1;
 	}
 	bool any = false;
 	for (unsigned o = 0; o < OP__COUNT; o++)
-		any |= cfg.weights[o] != 0;
+		any |= run_config.weights[o] != 0;
 	if (!any) {
 		fprintf(stderr, "intern-stress: --mix gives every op weight 0\n");
 		return -1;
@@ -715,16 +715,16 @@ static void print_summary(const struct result *res, uint32_t nkeys, unsigned lon
 	for (unsigned i = 0; i < V__COUNT; i++)
 		off += (size_t)snprintf(counts + off, sizeof(counts) - off, "%s%s=%" PRIu64,
 					i ? " " : "", viol_name[i], atomic_load(&viol_count[i]));
-	if (cfg.alloc_fail)
+	if (run_config.alloc_fail)
 		snprintf(extra, sizeof(extra), " alloc-fail=%s enomem=%" PRIu64, alloc_fail_mode,
 			 res->enomem);
 	printf("intern-stress: %s ops=%" PRIu64 " time=%.2fs rate=%.2fMops/s threads=%u "
 	       "interps=%u keys=%u thread-ops min/mean/max=%" PRIu64 "/%.0f/%" PRIu64 "%s "
 	       "lib-allocs=%lu deaths~%" PRIu64 " violations=%" PRIu64 " (%s) seed=%" PRIu64 "\n",
 	       v ? "FAIL" : "PASS", res->ops, res->elapsed,
-	       res->elapsed > 0 ? (double)res->ops / res->elapsed / 1e6 : 0.0, cfg.threads,
-	       cfg.interps, nkeys, res->ops ? res->min : 0, res->mean, res->max, extra, allocs,
-	       res->deaths, v, counts, cfg.seed);
+	       res->elapsed > 0 ? (double)res->ops / res->elapsed / 1e6 : 0.0, run_config.threads,
+	       run_config.interps, nkeys, res->ops ? res->min : 0, res->mean, res->max, extra, allocs,
+	       res->deaths, v, counts, run_config.seed);
 }
 
 int main(int argc, char **argv)
@@ -739,26 +739,26 @@ int main(int argc, char **argv)
 	if (parse_options(argc, argv, &have_seed))
 		return 2;
 	if (!have_seed)
-		cfg.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+		run_config.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	if (keys_init())
 		return 2;
 	worker_weights_init();
 	install_handlers();
 
-	sweep = cfg.alloc_fail && strcmp(alloc_fail_mode, "storm");
-	storm = cfg.alloc_fail && strcmp(alloc_fail_mode, "sweep");
+	sweep = run_config.alloc_fail && strcmp(alloc_fail_mode, "storm");
+	storm = run_config.alloc_fail && strcmp(alloc_fail_mode, "sweep");
 	if (sweep) {
 		phase = "alloc-fail sweep";
 		allocfail_sweep(&sweep_enomem);
 	}
-	if ((!cfg.alloc_fail || storm) &&
-	    session(cfg.threads, cfg.ops, cfg.duration, storm, &res)) {
+	if ((!run_config.alloc_fail || storm) &&
+	    session(run_config.threads, run_config.ops, run_config.duration, storm, &res)) {
 		fprintf(stderr, "intern-stress: cannot create the shared interps\n");
 		return 2;
 	}
 	res.enomem += sweep_enomem;
 	allocs = intern__alloc_count() - allocs;
-	nkeys = ks.ndraw;
+	nkeys = all_keys.ndraw;
 	keys_fini();
 	intern_barrier(); /* every deferred free done: a leak checker sees all */
 	print_summary(&res, nkeys, allocs);

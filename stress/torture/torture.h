@@ -81,7 +81,7 @@ struct config {
 	bool alloc_fail;          /* ENOMEM is an allowed outcome */
 };
 
-extern struct config cfg;
+extern struct config run_config;
 
 /* ---- keys (keys.c) ------------------------------------------------------ */
 
@@ -107,14 +107,14 @@ struct keyset {
 	size_t nstream;
 };
 
-extern struct keyset ks;
+extern struct keyset all_keys;
 
 #define NSTATIC 8
 extern struct intern_str *static_obj[NSTATIC];
 
 int keys_init(void);
 void keys_fini(void);
-static inline const char *key_data(uint32_t k) { return ks.bytes + ks.off[k]; }
+static inline const char *key_data(uint32_t k) { return all_keys.bytes + all_keys.off[k]; }
 
 /* Draw a key; `pos` is the thread's position in the token stream. */
 uint32_t key_draw(uint64_t *rng, size_t *pos);
@@ -122,7 +122,7 @@ uint32_t key_draw(uint64_t *rng, size_t *pos);
 /* ---- random numbers ----------------------------------------------------- */
 
 /* splitmix64: fast, good enough, a 64-bit state per thread. */
-static inline uint64_t rng_next(uint64_t *s)
+static inline uint64_t splitmix64_next(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
 
@@ -134,7 +134,7 @@ static inline uint64_t rng_next(uint64_t *s)
 /* Uniform in [0, n). */
 static inline uint32_t rng_below(uint64_t *s, uint32_t n)
 {
-	return (uint32_t)(((rng_next(s) >> 32) * (uint64_t)n) >> 32);
+	return (uint32_t)(((splitmix64_next(s) >> 32) * (uint64_t)n) >> 32);
 }
 
 /* ---- interpreters under test -------------------------------------------- */
@@ -151,11 +151,11 @@ static inline uint32_t rng_below(uint64_t *s, uint32_t n)
 struct tinterp {
 	struct intern_interp *ip;
 	uint16_t owner;           /* ob_owner of its strings */
-	_Atomic uint64_t *slot;   /* [ks.n] */
-	_Atomic uint8_t *imm;     /* [ks.n]: made immortal here by the harness */
+	_Atomic uint64_t *slot;   /* [all_keys.n] */
+	_Atomic uint8_t *imm;     /* [all_keys.n]: made immortal here by the harness */
 };
 
-extern struct tinterp *shared;
+extern struct tinterp *shared_interps;
 
 #define SLOT_PTR_MASK ((UINT64_C(1) << 48) - 1)
 #define SLOT_ONE (UINT64_C(1) << 48)
@@ -224,7 +224,7 @@ struct worker {
 	size_t pos;                 /* token stream position */
 	uint64_t quota;             /* ops to run; UINT64_MAX = until stopped */
 	pthread_barrier_t *start;   /* all workers start at once */
-	struct held *hand;          /* [cfg.hold], direct-mapped by (where, key) */
+	struct held *hand;          /* [run_config.hold], direct-mapped by (where, key) */
 	/* the private interp: used by this thread only */
 	struct intern_interp *pip;
 	uint16_t powner;
@@ -239,12 +239,12 @@ struct worker {
 } __attribute__((aligned(64)));
 
 extern struct worker *workers;
-extern atomic_bool stop;
+extern atomic_bool stop_workers;
 
 void worker_weights_init(void);
 int worker_init(struct worker *w);
 void worker_fini(struct worker *w);
-/* Run w->quota operations or until `stop`, then drop every reference. */
+/* Run w->quota operations or until `stop_workers`, then drop every reference. */
 void worker_run(struct worker *w);
 const char *worker_op_name(enum op op);
 

@@ -1,7 +1,7 @@
 /*
  * worker.c: one thread's operation loop.
  *
- * Each thread holds references in a "hand": cfg.hold slots, direct-mapped
+ * Each thread holds references in a "hand": run_config.hold slots, direct-mapped
  * by (interp, key), so a thread holds at most one entry per key and
  * interp (with up to NREF_MAX references in it).  Every operation draws a
  * key and an interp, calls the API, checks the result (check_str), and puts
@@ -39,7 +39,7 @@
 #include <string.h>
 
 struct worker *workers;
-atomic_bool stop;
+atomic_bool stop_workers;
 
 static const char *const op_name[OP__COUNT] = {
 	"intern_mortal", "intern_immortal", "intern_bytes", "intern_lookup", "incref",
@@ -109,19 +109,19 @@ void orphans_drain(unsigned max)
 
 static inline struct intern_interp *interp_of(const struct worker *w, unsigned where)
 {
-	return where == WHERE_PRIVATE ? w->pip : shared[where].ip;
+	return where == WHERE_PRIVATE ? w->pip : shared_interps[where].ip;
 }
 
 static inline uint16_t owner_of(const struct worker *w, unsigned where)
 {
-	return where == WHERE_PRIVATE ? w->powner : shared[where].owner;
+	return where == WHERE_PRIVATE ? w->powner : shared_interps[where].owner;
 }
 
 static unsigned choose_where(struct worker *w)
 {
-	if (w->pip && cfg.private_pct && rng_below(&w->rng, 100) < cfg.private_pct)
+	if (w->pip && run_config.private_pct && rng_below(&w->rng, 100) < run_config.private_pct)
 		return WHERE_PRIVATE;
-	return cfg.interps == 1 ? 0 : rng_below(&w->rng, cfg.interps);
+	return run_config.interps == 1 ? 0 : rng_below(&w->rng, run_config.interps);
 }
 
 static const char *where_name(unsigned where, char *buf, size_t n)
@@ -137,7 +137,7 @@ static const char *where_name(unsigned where, char *buf, size_t n)
 
 static bool slot_register(unsigned where, uint32_t k, struct intern_str *s, const char *ctx)
 {
-	_Atomic uint64_t *slot = &shared[where].slot[k];
+	_Atomic uint64_t *slot = &shared_interps[where].slot[k];
 	uint64_t old = atomic_load_explicit(slot, memory_order_relaxed), nw;
 
 	do {
@@ -159,7 +159,7 @@ static bool slot_register(unsigned where, uint32_t k, struct intern_str *s, cons
 static bool slot_unregister(unsigned where, uint32_t k)
 {
 	/* Release: ordered before the decref that may free the string. */
-	return atomic_fetch_sub_explicit(&shared[where].slot[k], SLOT_ONE,
+	return atomic_fetch_sub_explicit(&shared_interps[where].slot[k], SLOT_ONE,
 					 memory_order_release) >> 48 == 1;
 }
 
@@ -175,7 +175,7 @@ static inline struct held *hand_slot(struct worker *w, unsigned where, uint32_t 
 	h ^= h >> 15;
 	h *= 0x2c1b3c6du;
 	h ^= h >> 12;
-	return &w->hand[h & (cfg.hold - 1)];
+	return &w->hand[h & (run_config.hold - 1)];
 }
 
 static inline bool holds(const struct held *h, unsigned where, uint32_t k)
@@ -200,10 +200,10 @@ static void recheck(struct worker *w, unsigned where, uint32_t k, struct intern_
 	struct intern_str *again;
 	char wb[16];
 
-	if (!cfg.recheck_pct || rng_below(&w->rng, 100) >= cfg.recheck_pct)
+	if (!run_config.recheck_pct || rng_below(&w->rng, 100) >= run_config.recheck_pct)
 		return;
 	errno = 0;
-	again = intern_lookup(interp_of(w, where), key_data(k), ks.len[k]);
+	again = intern_lookup(interp_of(w, where), key_data(k), all_keys.len[k]);
 	if (again != s) {
 		violation(V_LOOKUP,
 			  "recheck: interp %s key %u: this thread holds %p, intern_lookup gave %p "
@@ -241,8 +241,8 @@ static void drop(struct worker *w, struct held *h, const char *ctx, bool may_reb
 		for (unsigned r = 0; r < h->nref; r++)
 			intern_str_decref(h->s);
 	h->s = NULL;
-	if (last && may_reborn && cfg.reborn_pct &&
-	    rng_below(&w->rng, 100) < cfg.reborn_pct)
+	if (last && may_reborn && run_config.reborn_pct &&
+	    rng_below(&w->rng, 100) < run_config.reborn_pct)
 		op_intern(w, h->where, h->key, false);
 }
 
@@ -271,7 +271,7 @@ static void put(struct worker *w, unsigned where, uint32_t k, struct intern_str 
 	}
 	if (h->s)
 		drop(w, h, "evict", false); /* a reborn would land in h */
-	if (where != WHERE_PRIVATE && ks.kind[k] == KEY_DYNAMIC) {
+	if (where != WHERE_PRIVATE && all_keys.kind[k] == KEY_DYNAMIC) {
 		if (!slot_register(where, k, s, ctx))
 			return;
 		flags |= HELD_REGISTERED;
@@ -288,7 +288,7 @@ static void null_result(struct worker *w, const char *what, uint32_t k)
 {
 	int e = errno;
 
-	if (cfg.alloc_fail && e == ENOMEM)
+	if (run_config.alloc_fail && e == ENOMEM)
 		w->enomem++;
 	else
 		violation(V_ERROR, "%s: key %u: NULL with errno %d (%s)", what, k, e, strerror(e));
@@ -303,7 +303,7 @@ static void intern_failed(struct worker *w, const char *what, uint32_t k, int rc
 			  k, rc, (void *)before, (void *)after);
 		return;
 	}
-	if (!(cfg.alloc_fail && rc == -ENOMEM)) {
+	if (!(run_config.alloc_fail && rc == -ENOMEM)) {
 		violation(V_ERROR, "%s: key %u: failed with %d (%s)", what, k, rc, strerror(-rc));
 		return;
 	}
@@ -314,10 +314,10 @@ static void intern_failed(struct worker *w, const char *what, uint32_t k, int rc
 
 static void mark_immortal(struct worker *w, unsigned where, uint32_t k)
 {
-	if (ks.kind[k] != KEY_DYNAMIC)
+	if (all_keys.kind[k] != KEY_DYNAMIC)
 		return;
 	if (where != WHERE_PRIVATE) {
-		atomic_store_explicit(&shared[where].imm[k], 1, memory_order_relaxed);
+		atomic_store_explicit(&shared_interps[where].imm[k], 1, memory_order_relaxed);
 	} else if (!(w->pimm[k / 8] & (1u << (k % 8)))) {
 		w->pimm[k / 8] |= (uint8_t)(1u << (k % 8));
 		w->pimm_count++;
@@ -329,7 +329,7 @@ static void mark_immortal(struct worker *w, unsigned where, uint32_t k)
 static void op_intern(struct worker *w, unsigned where, uint32_t k, bool immortal)
 {
 	const char *what = immortal ? "intern_immortal" : "intern_mortal";
-	struct intern_str *s = intern_str_new(key_data(k), ks.len[k]), *before;
+	struct intern_str *s = intern_str_new(key_data(k), all_keys.len[k]), *before;
 	int rc;
 
 	if (!s) {
@@ -352,7 +352,7 @@ static void op_intern(struct worker *w, unsigned where, uint32_t k, bool immorta
 
 static void op_bytes(struct worker *w, unsigned where, uint32_t k)
 {
-	struct intern_str *s = intern_bytes(interp_of(w, where), key_data(k), ks.len[k]);
+	struct intern_str *s = intern_bytes(interp_of(w, where), key_data(k), all_keys.len[k]);
 
 	if (!s) {
 		null_result(w, "intern_bytes", k);
@@ -367,11 +367,11 @@ static void op_int(struct worker *w, unsigned where, uint32_t k)
 {
 	struct intern_str *s;
 
-	if (!ks.is_int[k]) {
+	if (!all_keys.is_int[k]) {
 		op_bytes(w, where, k);
 		return;
 	}
-	s = intern_int(interp_of(w, where), ks.ival[k]);
+	s = intern_int(interp_of(w, where), all_keys.ival[k]);
 	if (!s) {
 		null_result(w, "intern_int", k);
 		return;
@@ -384,13 +384,13 @@ static void op_int(struct worker *w, unsigned where, uint32_t k)
  * anything else as a new string of its own. */
 static void op_auto(struct worker *w, unsigned where, uint32_t k)
 {
-	struct intern_str *s = intern_auto(interp_of(w, where), key_data(k), ks.len[k]);
+	struct intern_str *s = intern_auto(interp_of(w, where), key_data(k), all_keys.len[k]);
 
 	if (!s) {
 		null_result(w, "intern_auto", k);
 		return;
 	}
-	if (ks.ident[k] || ks.kind[k] == KEY_SINGLETON) {
+	if (all_keys.ident[k] || all_keys.kind[k] == KEY_SINGLETON) {
 		if (check_str(s, k, owner_of(w, where), WANT_INTERNED, "intern_auto"))
 			put(w, where, k, s, "intern_auto");
 	} else if (check_str(s, k, 0, WANT_FREED, "intern_auto (not an identifier)")) {
@@ -406,19 +406,19 @@ static void op_lookup(struct worker *w, unsigned where, uint32_t k)
 	char wb[16];
 
 	errno = 0;
-	s = intern_lookup(interp_of(w, where), key_data(k), ks.len[k]);
+	s = intern_lookup(interp_of(w, where), key_data(k), all_keys.len[k]);
 	if (!s) {
 		int e = errno;
 
 		if (e != ENOENT)
 			violation(V_ERROR, "intern_lookup: key %u: NULL with errno %d, want ENOENT",
 				  k, e);
-		else if (mine || ks.kind[k] != KEY_DYNAMIC)
+		else if (mine || all_keys.kind[k] != KEY_DYNAMIC)
 			violation(V_LOOKUP,
 				  "intern_lookup: interp %s key %u: ENOENT while %p is interned "
 				  "(held by this thread, or static)",
 				  where_name(where, wb, sizeof(wb)), k,
-				  mine ? (void *)h->s : (void *)ks.obj[k]);
+				  mine ? (void *)h->s : (void *)all_keys.obj[k]);
 		return;
 	}
 	if (check_str(s, k, owner_of(w, where), WANT_INTERNED, "intern_lookup"))
@@ -427,7 +427,7 @@ static void op_lookup(struct worker *w, unsigned where, uint32_t k)
 
 static struct held *random_held(struct worker *w)
 {
-	struct held *h = &w->hand[rng_below(&w->rng, cfg.hold)];
+	struct held *h = &w->hand[rng_below(&w->rng, run_config.hold)];
 
 	return h->s ? h : NULL;
 }
@@ -494,14 +494,14 @@ static void op_reintern(struct worker *w)
  * turn, so killers and inserters queue behind it and meet in new orders. */
 static void op_inspect(struct worker *w)
 {
-	unsigned where = cfg.interps == 1 ? 0 : rng_below(&w->rng, cfg.interps);
+	unsigned where = run_config.interps == 1 ? 0 : rng_below(&w->rng, run_config.interps);
 	struct intern_stats st;
 
 	if (rng_below(&w->rng, 2)) {
-		if (intern_interp_check(shared[where].ip) != 0)
+		if (intern_interp_check(shared_interps[where].ip) != 0)
 			violation(V_ACCOUNT, "interp %u: intern_interp_check failed mid-run (thread %u)",
 				  where, w->id);
-	} else if (stats_of(shared[where].ip, &st) == 0 &&
+	} else if (stats_of(shared_interps[where].ip, &st) == 0 &&
 		   st.immortal_static != NSTATIC) {
 		violation(V_ACCOUNT, "interp %u: %zu static entries mid-run, want %u", where,
 			  st.immortal_static, NSTATIC);
@@ -516,7 +516,7 @@ static void private_create(struct worker *w)
 	struct intern_interp *ip;
 
 	intern_config_init(&c);
-	c.shards = cfg.shards ? cfg.shards : 4;
+	c.shards = run_config.shards ? run_config.shards : 4;
 	ip = intern_interp_new(&c);
 	if (!ip) {
 		null_result(w, "intern_interp_new", 0);
@@ -526,7 +526,7 @@ static void private_create(struct worker *w)
 		w->enomem++;
 		return;
 	}
-	memset(w->pimm, 0, (ks.n + 7) / 8);
+	memset(w->pimm, 0, (all_keys.n + 7) / 8);
 	w->pimm_count = 0;
 	w->pip = ip;
 }
@@ -541,7 +541,7 @@ static void private_retire(struct worker *w, bool at_exit)
 
 	if (!w->pip)
 		return;
-	for (unsigned i = 0; i < cfg.hold; i++)
+	for (unsigned i = 0; i < run_config.hold; i++)
 		if (w->hand[i].s && w->hand[i].where == WHERE_PRIVATE &&
 		    intern_str_state(w->hand[i].s) == INTERN_MORTAL)
 			mortal++;
@@ -556,7 +556,7 @@ static void private_retire(struct worker *w, bool at_exit)
 	if (intern_interp_check(w->pip) != 0)
 		violation(V_ACCOUNT, "thread %u private interp: intern_interp_check failed", w->id);
 
-	for (unsigned i = 0; i < cfg.hold; i++) {
+	for (unsigned i = 0; i < run_config.hold; i++) {
 		struct held *h = &w->hand[i];
 		unsigned r;
 
@@ -612,7 +612,7 @@ void worker_weights_init(void)
 {
 	weight_total = 0;
 	for (unsigned i = 0; i < OP__COUNT; i++) {
-		weight_total += cfg.weights[i];
+		weight_total += run_config.weights[i];
 		weight_cum[i] = weight_total;
 	}
 }
@@ -641,7 +641,7 @@ static void do_op(struct worker *w, enum op op)
 		else if (op == OP_AUTO)
 			op_auto(w, where, k);
 		else
-			op_intern(w, where, k, op == OP_IMMORTAL && ks.imm_ok[k]);
+			op_intern(w, where, k, op == OP_IMMORTAL && all_keys.imm_ok[k]);
 		break;
 	case OP_INCREF:
 		op_incref(w);
@@ -669,8 +669,8 @@ static void do_op(struct worker *w, enum op op)
 
 int worker_init(struct worker *w)
 {
-	w->hand = calloc(cfg.hold, sizeof(*w->hand));
-	w->pimm = calloc((ks.n + 7) / 8, 1);
+	w->hand = calloc(run_config.hold, sizeof(*w->hand));
+	w->pimm = calloc((all_keys.n + 7) / 8, 1);
 	if (!w->hand || !w->pimm)
 		return -ENOMEM;
 	return 0;
@@ -684,23 +684,23 @@ void worker_fini(struct worker *w)
 	w->pimm = NULL;
 }
 
-/* Run w->quota operations or until `stop`; then drop everything. */
+/* Run w->quota operations or until `stop_workers`; then drop everything. */
 void worker_run(struct worker *w)
 {
 	uint64_t n = 0;
 
-	if (cfg.private_pct || cfg.weights[OP_INTERP])
+	if (run_config.private_pct || run_config.weights[OP_INTERP])
 		private_create(w);
 	if (w->start)
 		pthread_barrier_wait(w->start);
 	while (n < w->quota) {
-		if ((n & 15) == 0 && atomic_load_explicit(&stop, memory_order_relaxed))
+		if ((n & 15) == 0 && atomic_load_explicit(&stop_workers, memory_order_relaxed))
 			break;
 		do_op(w, pick_op(&w->rng));
 		n++;
 		atomic_store_explicit(&w->ops, n, memory_order_relaxed);
 	}
-	for (unsigned i = 0; i < cfg.hold; i++)
+	for (unsigned i = 0; i < run_config.hold; i++)
 		if (w->hand[i].s && w->hand[i].where != WHERE_PRIVATE)
 			drop(w, &w->hand[i], "final release", false);
 	private_retire(w, true);
