@@ -42,7 +42,7 @@
  *   with "libintern: <what>" on stderr; a release build prints the first
  *   16 such messages with "(ignored)", writes nothing to the object, and
  *   goes on.  A use after free is undefined behaviour all the same: the
- *   checks catch the common cases, not all (docs/design.md, "Bad input").
+ *   checks catch the common cases, not all (docs/design.md, "Bad input and misuse").
  *
  *   Threads need no ceremony: any thread may call any function at any time
  *   without registering itself.  The library uses liburcu (memb flavor)
@@ -424,7 +424,7 @@ intern_auto(struct intern_interp *interp, const char *data, size_t len);
  * that takes a string).  intern_interp_add_statics() makes an interpreter
  * return these objects for their bytes.
  *
- * The generator's rules (docs/design.md, "Application singletons"): one
+ * The generator's rules (docs/identifiers.md): one
  * object per content; an INTERN_STR whose text equals an INTERN_ID's name,
  * two INTERN_STR names with the same text, one name with two texts, and
  * the bytes of a built-in singleton (the empty and one-byte strings, the

@@ -9,7 +9,7 @@
  * sharded table, exactly as intern_static() files an INTERN_STATIC_DEFINE
  * object: one more entry, found by the same lock-free probe.  So a lookup of
  * a dynamic string pays nothing for the static layer (no second table to
- * consult first; docs/design.md measures it), and a lookup that hits a
+ * consult first; docs/micro-benchmarks.md measures it), and a lookup that hits a
  * static object writes nothing.
  *
  * Nothing here writes to an object: the state is already 3, and table.c's

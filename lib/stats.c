@@ -3,7 +3,7 @@
  * memory on the hit path.
  *
  * The problem.  A lookup hit writes no shared memory for an immortal string
- * (docs/design.md, section 5): a shared hit counter, even a relaxed atomic
+ * (docs/design.md, "The sharded table"): a shared hit counter, even a relaxed atomic
  * add on a per-shard line, would make every hit of every thread write the
  * same cache lines and undo that.  Inserts and removals already hold a shard
  * lock, so they are counted there (table.c, struct intern__shard); hits and

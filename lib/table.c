@@ -35,76 +35,27 @@
  * The mortal-removal protocol
  * ========================================================================
  *
- * A MORTAL string is held by the table without a counted reference
- * (CPython: "the references from the dict are excluded").  Its count is the
- * number of references the application holds.  When that count reaches 0
- * the string must leave the table while other threads may be looking it up.
+ * A MORTAL string is held by the table without a counted reference; when
+ * its count reaches 0 it must leave the table while other threads may be
+ * looking it up or inserting its bytes.  docs/design.md, "The
+ * mortal-removal protocol", gives the full argument (why it is safe, every
+ * interleaving); the code below cites its rules and orderings:
  *
- * Rules:
+ *  R1. Zero is terminal: lookups take references with get-unless-zero.
+ *  R2. The killer (whose decrement reached 0) unlinks the string by
+ *      identity under the shard lock, probing under the key of the array
+ *      it finds there, and alone frees it.
+ *  R3. A writer that finds a dying entry with its bytes replaces the slot
+ *      in place; a rebuild drops dying entries.  Nobody waits for a death.
+ *  R4. Memory is freed only after a grace period that starts after the
+ *      unlink or replacement.
  *
- *  R1. Zero is terminal.  Once ob_refcnt reaches 0 nobody holds the string,
- *      and no path may raise the count from 0: a lookup that finds a MORTAL
- *      string takes its reference with get-unless-zero (a CAS loop that
- *      fails on 0; the Linux kernel's kref_get_unless_zero).  A failed
- *      attempt treats the entry as absent.
- *
- *  R2. The thread whose decrement took the count to 0 ("the killer") owns
- *      the string: it unlinks it from the table under the shard lock, by
- *      identity (the slot holding this pointer, never "the entry with these
- *      bytes", which may by then be a newer canonical string: Ruby Bug
- *      #21172), and then frees it after an RCU grace period.  Only the
- *      killer frees it.  It probes from the entry's bucket hash under the
- *      key of the array it finds under the lock (a reseeded shard's array
- *      has a key of its own, "Flood defence" below): a reseed since the
- *      decrement copied the entry under the new key, or dropped it dying.
- *
- *  R3. A writer that, under the shard lock, finds an entry with the wanted
- *      bytes whose count is 0 (dying, its killer not yet through the lock)
- *      replaces that slot in place with the new canonical string.  The
- *      killer then finds no slot holding its pointer and unlinks nothing.
- *      A rebuild drops dying entries the same way.  So the table never
- *      holds two entries with equal bytes, and never spins waiting for a
- *      death (Rust internment's `new` spins).
- *
- *  R4. The string's memory is freed only after a grace period that starts
- *      after it was unlinked (or replaced), so every reader that loaded the
- *      slot before that is done: its get-unless-zero read valid memory.
- *
- * Why it is safe:
- *
- *  (a) No lookup returns a dead string.  Increments and the killer's
- *      decrement are atomic read-modify-writes on one location, so they are
- *      totally ordered.  If the killer's 1->0 comes first, every later
- *      get-unless-zero sees 0 and fails (R1); if an increment comes first,
- *      the count was not the last reference and there is no killer.
- *      The memory a reader inspects is valid because it loaded the slot
- *      inside a read-side section that the free waits for (R4).
- *
- *  (b) Equal content, one object, at every instant.  Two references held
- *      at the same time to strings with equal bytes are references with
- *      count >= 1 each.  A string with count >= 1 is in its slot (it leaves
- *      only when dying, R2/R3).  Inserts of equal bytes serialize on the
- *      shard lock and re-probe under it, and the probe sees live entries
- *      (the lock orders it after every earlier insert), so a second live
- *      entry with equal bytes is never created.  A reader never gets a
- *      reference to a replaced (dying) string by (a).
- *
- *  (c) Re-interning after death gets a fresh, correct object: the dying
- *      entry is skipped by readers (R1) and replaced by writers (R3); the
- *      killer's unlink by identity cannot remove the newcomer (R2).
- *
- *  (d) The killer races with no one for the free: the count cannot rise
- *      again (R1), immortalization needs a counted reference (so it never
- *      meets a count of 0), and interpreter teardown (interp.c) only flips
- *      live MORTAL entries to NOT_INTERNED, never frees them.
- *
- * Ordering summary: (A) slot store-release after the string's fields;
- * slot load-acquire before reading them.  (B) array pointer store-release
- * after the array is filled; load-acquire before probing.  (C) the count's
- * final decrement is a release, and the killer's acquire fence orders it
- * before the unlink and the free.  (D) unlink (or replacement) happens
- * before call_rcu / the batch hand-off, so the grace period covers every
- * reader that saw the string.
+ *  (A) slot store-release after the string's fields; load-acquire before
+ *      reading them.  (B) array pointer store-release after the array is
+ *      filled; load-acquire before probing.  (C) the final decrement is a
+ *      release, and the killer's acquire fence orders it before the unlink
+ *      and the free.  (D) unlink or replacement before call_rcu / the batch
+ *      hand-off.
  */
 #include <errno.h>
 #include <sched.h>
@@ -295,7 +246,7 @@ static int rebuild(struct intern_interp *interp, struct intern__shard *sh, uint3
 }
 
 /* ------------------------------------------------------------------------
- * Flood defence (docs/design.md, section 7)
+ * Flood defence (docs/design.md, "Online per-shard reseed")
  *
  * An attacker who knows or learns the process key can make many strings
  * share a bucket (equal low hash bits, and equal top bits for the shard):

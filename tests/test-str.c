@@ -322,7 +322,7 @@ END_TEST
 START_TEST(test_refcount_freed_header)
 {
 	/* What intern__str_destroy() leaves: a poisoned count and state (the
-	 * allocator may overwrite them, docs/design.md "Bad input"). */
+	 * allocator may overwrite them, docs/design.md "Bad input and misuse"). */
 	expect_misuse(0xdeadbeefu, 0xff, 0, 0, "decref of a freed or invalid string");
 	expect_misuse(0xdeadbeefu, 0xff, 0, 1, "incref of a freed or invalid string");
 	/* Only the count poisoned; only the state; unknown flags. */
@@ -376,7 +376,7 @@ START_TEST(test_decref_after_free)
 	 * (and is reported: a checking build aborts) or, with a state that
 	 * happens to read IMMORTAL or STATIC, writes nothing.  Either way no
 	 * crash; the 1-in-128 case of a key byte that reads 0 or 1 is not
-	 * asserted on (docs/design.md, "Bad input"). */
+	 * asserted on (docs/design.md, "Bad input and misuse"). */
 	struct intern_str *s;
 	char err[512];
 	int status;

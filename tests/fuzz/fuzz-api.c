@@ -13,7 +13,7 @@
  *
  * Built by meson -Dfuzz=true (clang, ASan + UBSan + libFuzzer coverage);
  * tests/fuzz/run-fuzz.sh runs it for a bounded time from the seed corpus in
- * tests/fuzz/corpus/.  docs/design.md, "Fuzzing", describes the format.
+ * tests/fuzz/corpus/.  docs/testing.md, "Fuzzing", describes the format.
  *
  * Input format: a byte stream read front to back; when it runs out the
  * program ends (every reference is dropped, both interpreters freed).

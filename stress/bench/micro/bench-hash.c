@@ -1,6 +1,6 @@
 /*
- * bench-hash: the keyed hashes considered for the table (docs/design.md,
- * section 7), on real short identifiers.
+ * bench-hash: the keyed hashes considered for the table
+ * (docs/micro-benchmarks.md), on real short identifiers.
  *
  *     build/stress/bench/micro/bench-hash FILE...      (default: include/intern.h)
  *

@@ -1,7 +1,7 @@
 /*
  * bench-hit: the single-thread cost of a lookup hit, to compare builds with
- * and without statistics (meson -Dstats=true/false; docs/design.md,
- * "Statistics", has the figures and the commands).
+ * and without statistics (meson -Dstats=true/false;
+ * docs/micro-benchmarks.md has the figures and the commands).
  *
  *   bench-hit [ROUNDS [immortal|mortal]]
  *

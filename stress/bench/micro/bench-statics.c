@@ -86,7 +86,7 @@ static void cond_init(struct cond *c, enum mode mode, enum table table, int nkey
 			c->lens[k] = intern_str_len(s);
 			memcpy(c->keys[k], intern_str_data(s), c->lens[k]);
 		} else {
-			/* 17 bytes, a typical identifier (docs/design.md, 7). */
+			/* 17 bytes, a typical identifier (docs/micro-benchmarks.md). */
 			c->lens[k] = (size_t)snprintf(c->keys[k], sizeof(c->keys[k]),
 						      "dynamic_key_%05d", k);
 			s = intern_bytes(c->interp, c->keys[k], c->lens[k]);
