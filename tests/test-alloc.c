@@ -62,7 +62,12 @@ START_TEST(test_interp_new_enomem)
 END_TEST
 
 /* One interning route, with the k-th allocation failing. */
-enum route { R_BYTES, R_MORTAL, R_IMMORTAL, R__COUNT };
+enum route {
+	R_BYTES,
+	R_MORTAL,
+	R_IMMORTAL,
+	R__COUNT
+};
 
 static const char *const route_name[] = { "bytes", "mortal", "immortal" };
 
@@ -71,8 +76,7 @@ static const char *const route_name[] = { "bytes", "mortal", "immortal" };
  * strings (so that some k land on a table rebuild).  Returns how many k
  * failed cleanly.
  */
-static int
-sweep_route(enum route route, unsigned shards, int fill)
+static int sweep_route(enum route route, unsigned shards, int fill)
 {
 	struct intern_interp *interp = test_interp(shards);
 	struct intern_str **held = calloc((size_t)fill + 1, sizeof(*held));
@@ -102,12 +106,8 @@ sweep_route(enum route route, unsigned shards, int fill)
 			p = intern_bytes(interp, key, (size_t)n);
 			rc = p ? 0 : -errno;
 			break;
-		case R_MORTAL:
-			rc = intern_mortal(interp, &p);
-			break;
-		default:
-			rc = intern_immortal(interp, &p);
-			break;
+		case R_MORTAL: rc = intern_mortal(interp, &p); break;
+		default: rc = intern_immortal(interp, &p); break;
 		}
 		intern__fault_disarm();
 		ck_assert_int_eq(intern_interp_check(interp), 0);
@@ -115,20 +115,17 @@ sweep_route(enum route route, unsigned shards, int fill)
 			/* Nothing failed at this k: the sweep is done. */
 			ck_assert_content(p, key, (size_t)n);
 			ck_assert_int_eq(intern_str_state(p),
-					 route == R_IMMORTAL ? INTERN_IMMORTAL
-							     : INTERN_MORTAL);
+					 route == R_IMMORTAL ? INTERN_IMMORTAL : INTERN_MORTAL);
 			intern_str_decref(p);
 			break;
 		}
-		ck_assert_msg(rc == -ENOMEM, "%s, k %lu: %d", route_name[route],
-			      k, rc);
+		ck_assert_msg(rc == -ENOMEM, "%s, k %lu: %d", route_name[route], k, rc);
 		failed++;
 		/* Nothing was inserted, and *p is still ours, unchanged. */
 		ck_assert_absent(interp, key, (size_t)n);
 		if (route != R_BYTES) {
 			ck_assert_ptr_eq(p, s);
-			ck_assert_int_eq(intern_str_state(s),
-					 INTERN_NOT_INTERNED);
+			ck_assert_int_eq(intern_str_state(s), INTERN_NOT_INTERNED);
 			ck_assert_uint_eq(test_refcnt(s), 1);
 			ck_assert_content(s, key, (size_t)n);
 			/* And it can be interned now. */
@@ -225,7 +222,9 @@ START_TEST(test_death_without_memory)
 {
 	/* Mortal strings die while every allocation fails: the deferred
 	 * free has a fallback, the entries leave the table, nothing leaks. */
-	enum { N = 100 };
+	enum {
+		N = 100
+	};
 	struct intern_interp *interp = test_interp(4);
 	struct intern_str *s[N];
 	struct intern_stats st;
@@ -254,8 +253,7 @@ START_TEST(test_death_without_memory)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const TTest *const tc_enomem[] = {
 		test_str_new_enomem,

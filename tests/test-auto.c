@@ -8,8 +8,7 @@
 #include "test-util.h"
 
 /* An interpreter with auto_intern_max_len `max` (0: the default). */
-static struct intern_interp *
-auto_interp(size_t max)
+static struct intern_interp *auto_interp(size_t max)
 {
 	struct intern_config config;
 	struct intern_interp *interp;
@@ -22,8 +21,7 @@ auto_interp(size_t max)
 }
 
 /* intern_auto interns these bytes: the canonical mortal string. */
-static void
-check_interned(struct intern_interp *interp, const char *data, size_t len)
+static void check_interned(struct intern_interp *interp, const char *data, size_t len)
 {
 	struct intern_str *s = intern_auto(interp, data, len), *t;
 
@@ -40,15 +38,13 @@ check_interned(struct intern_interp *interp, const char *data, size_t len)
 
 /* intern_auto leaves these bytes alone: a fresh string each time, and the
  * table still does not hold them. */
-static void
-check_plain(struct intern_interp *interp, const char *data, size_t len)
+static void check_plain(struct intern_interp *interp, const char *data, size_t len)
 {
 	struct intern_str *s = intern_auto(interp, data, len), *t;
 
 	ck_assert_content(s, data, len);
 	ck_assert_msg(intern_str_state(s) == INTERN_NOT_INTERNED,
-		      "\"%.*s\" (%zu bytes) in state %d", (int)len, data, len,
-		      intern_str_state(s));
+		      "\"%.*s\" (%zu bytes) in state %d", (int)len, data, len, intern_str_state(s));
 	ck_assert_uint_eq(test_refcnt(s), 1);
 	t = intern_auto(interp, data, len);
 	ck_assert_ptr_ne(t, s);
@@ -83,19 +79,19 @@ START_TEST(test_not_identifiers)
 {
 	struct intern_interp *interp = auto_interp(0);
 
-	PLAIN(interp, "9lives");        /* leading digit */
+	PLAIN(interp, "9lives"); /* leading digit */
 	PLAIN(interp, "0x");
-	PLAIN(interp, "007");           /* digits, not a canonical integer */
+	PLAIN(interp, "007"); /* digits, not a canonical integer */
 	PLAIN(interp, "foo-bar");
 	PLAIN(interp, "foo bar");
 	PLAIN(interp, "a.b");
 	PLAIN(interp, "$x");
 	PLAIN(interp, "x$");
-	PLAIN(interp, "caf\xc3\xa9");   /* non-ASCII: UTF-8 */
-	PLAIN(interp, "\xe9t\xe9");     /* non-ASCII: Latin-1 */
+	PLAIN(interp, "caf\xc3\xa9"); /* non-ASCII: UTF-8 */
+	PLAIN(interp, "\xe9t\xe9");   /* non-ASCII: Latin-1 */
 	PLAIN(interp, "na\x80me");
-	PLAIN(interp, "ab\0cd");        /* embedded NUL */
-	PLAIN(interp, "abc\0");         /* trailing NUL */
+	PLAIN(interp, "ab\0cd"); /* embedded NUL */
+	PLAIN(interp, "abc\0");  /* trailing NUL */
 	PLAIN(interp, "\0abc");
 	PLAIN(interp, "tab\t");
 	ck_assert_int_eq(intern_interp_check(interp), 0);
@@ -142,8 +138,7 @@ START_TEST(test_builtins)
 	ck_assert_ptr_eq(intern_auto(interp, "\xff", 1), intern_latin1(0xff));
 	ck_assert_ptr_eq(intern_auto(interp, "200", 3), intern_int(interp, 200));
 	ck_assert_ptr_eq(intern_auto(interp, "-1", 2), intern_int(interp, -1));
-	ck_assert_int_eq(intern_str_state(intern_auto(interp, "200", 3)),
-			 INTERN_IMMORTAL_STATIC);
+	ck_assert_int_eq(intern_str_state(intern_auto(interp, "200", 3)), INTERN_IMMORTAL_STATIC);
 	intern_interp_free(interp);
 }
 END_TEST
@@ -180,8 +175,7 @@ START_TEST(test_errors)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const TTest *const tc_rule[] = {
 		test_identifiers,

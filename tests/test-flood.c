@@ -27,8 +27,8 @@ struct attack {
 	unsigned n;
 };
 
-static __attribute__((unused)) struct attack
-find_attack(unsigned n, unsigned low, unsigned top, unsigned long salt)
+static __attribute__((unused)) struct attack find_attack(unsigned n, unsigned low, unsigned top,
+							 unsigned long salt)
 {
 	struct attack a = { malloc(n * sizeof(*a.key)), malloc(n * sizeof(*a.len)), 0 };
 	const uint32_t lmask = (1u << low) - 1;
@@ -52,16 +52,14 @@ find_attack(unsigned n, unsigned low, unsigned top, unsigned long salt)
 	return a;
 }
 
-static __attribute__((unused)) void
-free_attack(struct attack *a)
+static __attribute__((unused)) void free_attack(struct attack *a)
 {
 	free(a->key);
 	free(a->len);
 }
 
 /* Intern `n` benign keys ("benign-<i>"), held in `out`. */
-static void
-intern_benign(struct intern_interp *interp, struct intern_str **out, unsigned n)
+static void intern_benign(struct intern_interp *interp, struct intern_str **out, unsigned n)
 {
 	char key[32];
 
@@ -73,8 +71,7 @@ intern_benign(struct intern_interp *interp, struct intern_str **out, unsigned n)
 	}
 }
 
-static unsigned
-keyed_shards(const struct intern_interp *interp)
+static unsigned keyed_shards(const struct intern_interp *interp)
 {
 	unsigned n = 0;
 
@@ -87,7 +84,10 @@ keyed_shards(const struct intern_interp *interp)
 
 START_TEST(test_reseed_one_shard)
 {
-	enum { BENIGN = 2000, ATK = 300 };
+	enum {
+		BENIGN = 2000,
+		ATK = 300
+	};
 	struct attack a = find_attack(ATK, 12, 0, 1);
 	struct intern_interp *interp = test_interp(1);
 	struct intern_str *benign[BENIGN], *atk[ATK];
@@ -103,8 +103,8 @@ START_TEST(test_reseed_one_shard)
 			reseeded_at = i + 1;
 	}
 	st = test_stats_of(interp);
-	printf("# reseeded at colliding key %u of %u; then max probe %zu, mean %.2f\n",
-	       reseeded_at, ATK, st.max_probe, st.avg_probe);
+	printf("# reseeded at colliding key %u of %u; then max probe %zu, mean %.2f\n", reseeded_at,
+	       ATK, st.max_probe, st.avg_probe);
 	fflush(stdout);
 	/* One reseed, early (about 64 colliding keys), and the probes are
 	 * short again: the attack keys are spread by the shard's new key. */
@@ -155,11 +155,15 @@ END_TEST
 START_TEST(test_reseed_only_attacked_shard)
 {
 	/* 64 shards: the keys agree on the 6 shard bits and 8 bucket bits. */
-	enum { BENIGN = 4000, ATK = 200 };
+	enum {
+		BENIGN = 4000,
+		ATK = 200
+	};
 	struct attack a = find_attack(ATK, 8, 6, 2);
 	struct intern_interp *interp = test_interp(64);
 	struct intern_str **benign = malloc(BENIGN * sizeof(*benign)), *atk[ATK];
-	const struct intern__shard *target = intern__shard_of(interp, intern__hash(a.key[0], a.len[0]));
+	const struct intern__shard *target = intern__shard_of(interp,
+							      intern__hash(a.key[0], a.len[0]));
 	struct intern_stats st;
 
 	ck_assert_ptr_nonnull(benign);
@@ -192,7 +196,9 @@ START_TEST(test_no_reseed_naturally)
 	/* Long runs happen by themselves in a large, full linear-probing
 	 * table: they must not be taken for a flood.  One shard, so it is
 	 * as large and as full as it gets; random bytes, NULs included. */
-	enum { N = 190000 };
+	enum {
+		N = 190000
+	};
 	struct intern_interp *interp = test_interp(1);
 	struct intern_str **s = malloc(N * sizeof(*s));
 	struct intern_stats st;
@@ -221,7 +227,9 @@ START_TEST(test_undefended)
 {
 	/* Without the defence the same keys make one run as long as they
 	 * are many: what the reseed prevents. */
-	enum { ATK = 300 };
+	enum {
+		ATK = 300
+	};
 	struct attack a = find_attack(ATK, 12, 0, 1);
 	struct intern_interp *interp = test_interp(1);
 	struct intern_str *atk[ATK];
@@ -269,8 +277,7 @@ struct race {
 	atomic_long lookups;
 };
 
-static void *
-reader(void *arg)
+static void *reader(void *arg)
 {
 	struct race *r = arg;
 	uint64_t x = 0x9e3779b97f4a7c15ull;
@@ -335,8 +342,7 @@ struct churn {
 	struct test_failure *fail;
 };
 
-static void *
-churner(void *arg)
+static void *churner(void *arg)
 {
 	struct churn *c = arg;
 	unsigned i = c->from;
@@ -359,7 +365,10 @@ START_TEST(test_reseed_under_killers)
 	/* Two threads churn 100 colliding keys each while the main thread
 	 * interns 300 more and holds them; a quota is set so that the
 	 * rebuild's accounting is checked too. */
-	enum { HELD = 300, CHURN = 100 };
+	enum {
+		HELD = 300,
+		CHURN = 100
+	};
 	struct attack a = find_attack(HELD + 2 * CHURN, 12, 0, 4);
 	struct intern_config cfg;
 	struct intern_interp *interp;
@@ -377,8 +386,8 @@ START_TEST(test_reseed_under_killers)
 	interp = intern_interp_new(&cfg);
 	ck_assert_ptr_nonnull(interp);
 	for (int t = 0; t < 2; t++) {
-		c[t] = (struct churn){ interp, &a, HELD + t * CHURN, HELD + (t + 1) * CHURN, &stop,
-				       &fail };
+		c[t] = (struct churn){ interp, &a,   HELD + t * CHURN, HELD + (t + 1) * CHURN,
+				       &stop,  &fail };
 		ck_assert_int_eq(pthread_create(&tid[t], NULL, churner, &c[t]), 0);
 	}
 	for (unsigned i = 0; i < HELD; i++) {
@@ -414,7 +423,9 @@ START_TEST(test_degraded_no_reseed)
 	/* In a total-collision build no key can help, so no shard reseeds,
 	 * however long its run (and in a normal build, this is a small
 	 * table that has no reason to). */
-	enum { N = 600 };
+	enum {
+		N = 600
+	};
 	struct intern_interp *interp = test_interp(4);
 	struct intern_str *s[N];
 
@@ -428,8 +439,7 @@ START_TEST(test_degraded_no_reseed)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const TTest *const tc_flood[] = {
 		test_degraded_no_reseed,

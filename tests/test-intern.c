@@ -303,8 +303,7 @@ START_TEST(test_static_eexist)
 	p = s_taken_immortal;
 	ck_assert_int_eq(intern_static(interp, &p), -EEXIST);
 	ck_assert_ptr_eq(p, s_taken_immortal);
-	ck_assert_int_eq(intern_str_state(s_taken_immortal),
-			 INTERN_NOT_INTERNED);
+	ck_assert_int_eq(intern_str_state(s_taken_immortal), INTERN_NOT_INTERNED);
 	ck_assert_lookup(interp, "taken-immortal", 14, i);
 
 	/* Two static objects with the same bytes: the second is refused. */
@@ -321,8 +320,7 @@ START_TEST(test_static_eexist)
 	p = s_taken_mortal;
 	ck_assert_int_eq(intern_static(interp, &p), 0);
 	ck_assert_ptr_eq(p, s_taken_mortal);
-	ck_assert_int_eq(intern_str_state(s_taken_mortal),
-			 INTERN_IMMORTAL_STATIC);
+	ck_assert_int_eq(intern_str_state(s_taken_mortal), INTERN_IMMORTAL_STATIC);
 	ck_assert_lookup(interp, "taken-mortal", 12, s_taken_mortal);
 	ck_assert_int_eq(intern_interp_check(interp), 0);
 	intern_interp_free(interp);
@@ -342,7 +340,9 @@ START_TEST(test_null_args)
 	struct intern_str *p, *null = NULL;
 	struct intern_stats st;
 	int (*const ops[])(struct intern_interp *, struct intern_str **) = {
-		intern_mortal, intern_immortal, intern_static,
+		intern_mortal,
+		intern_immortal,
+		intern_static,
 	};
 
 	for (int i = 0; i < 3; i++) {
@@ -390,8 +390,10 @@ START_TEST(test_overflow_args)
 {
 	/* Short buffer, huge lengths: reading before checking would fault. */
 	static const size_t lens[] = {
-		INTERN_STR_MAX_LEN + 1, (size_t)UINT32_MAX + 1,
-		((size_t)1 << 32) + 3, SIZE_MAX,
+		INTERN_STR_MAX_LEN + 1,
+		(size_t)UINT32_MAX + 1,
+		((size_t)1 << 32) + 3,
+		SIZE_MAX,
 	};
 	struct intern_interp *interp = test_interp(0);
 	char small[8] = "xy";
@@ -399,12 +401,10 @@ START_TEST(test_overflow_args)
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		errno = 0;
 		ck_assert_ptr_null(intern_bytes(interp, small, lens[i]));
-		ck_assert_msg(errno == EOVERFLOW, "bytes %zu: errno %d",
-			      lens[i], errno);
+		ck_assert_msg(errno == EOVERFLOW, "bytes %zu: errno %d", lens[i], errno);
 		errno = 0;
 		ck_assert_ptr_null(intern_lookup(interp, small, lens[i]));
-		ck_assert_msg(errno == EOVERFLOW, "lookup %zu: errno %d",
-			      lens[i], errno);
+		ck_assert_msg(errno == EOVERFLOW, "lookup %zu: errno %d", lens[i], errno);
 	}
 	ck_assert_uint_eq(test_stats_of(interp).mortal, 0);
 	intern_interp_free(interp);
@@ -419,12 +419,12 @@ START_TEST(test_invalid_objects)
 		struct intern_str head;
 		char data[8];
 	} bad[] = {
-		{ { 1, 4, 0, 9, 0, 0 }, "bad1" },                    /* state */
-		{ { 1, 4, 0, INTERN_NOT_INTERNED, 0x40, 0 }, "bad2" }, /* flags */
-		{ { 0, 4, 0, INTERN_NOT_INTERNED, 0, 0 }, "bad3" },    /* count 0 */
-		{ { 0xdeadbeefu, 4, 0, 0xff, 0, 0 }, "bad4" },         /* freed */
+		{ { 1, 4, 0, 9, 0, 0 }, "bad1" },                             /* state */
+		{ { 1, 4, 0, INTERN_NOT_INTERNED, 0x40, 0 }, "bad2" },        /* flags */
+		{ { 0, 4, 0, INTERN_NOT_INTERNED, 0, 0 }, "bad3" },           /* count 0 */
+		{ { 0xdeadbeefu, 4, 0, 0xff, 0, 0 }, "bad4" },                /* freed */
 		{ { 1, 0x80000000u, 0, INTERN_NOT_INTERNED, 0, 0 }, "bad5" }, /* len */
-		{ { 1, 4, 0, 5, INTERN_STR_F_STATIC, 0 }, "bad6" },  /* static, state */
+		{ { 1, 4, 0, 5, INTERN_STR_F_STATIC, 0 }, "bad6" },           /* static, state */
 	};
 	struct intern_interp *interp = test_interp(0);
 
@@ -451,12 +451,18 @@ START_TEST(test_arbitrary_bytes)
 		const char *data;
 		size_t len;
 	} in[] = {
-		{ "a\0b", 3 },  { "a\0c", 3 },     { "a\0", 2 },      { "\0a", 2 },
-		{ "\0\0", 2 }, { "\0\0\0", 3 }, { "\xff\xfe", 2 }, { "\xc0\x80", 2 },
-		{ "\xed\xa0\x80", 3 }, { "\x80\x80\x80\x80", 4 }, { "ab\0", 3 },
-		{ "\xf4\x90\x80\x80zz", 6 }, { "-0", 2 }, { "007", 3 }, { "+5", 2 },
+		{ "a\0b", 3 },         { "a\0c", 3 },
+		{ "a\0", 2 },          { "\0a", 2 },
+		{ "\0\0", 2 },         { "\0\0\0", 3 },
+		{ "\xff\xfe", 2 },     { "\xc0\x80", 2 },
+		{ "\xed\xa0\x80", 3 }, { "\x80\x80\x80\x80", 4 },
+		{ "ab\0", 3 },         { "\xf4\x90\x80\x80zz", 6 },
+		{ "-0", 2 },           { "007", 3 },
+		{ "+5", 2 },
 	};
-	enum { N = sizeof(in) / sizeof(in[0]) };
+	enum {
+		N = sizeof(in) / sizeof(in[0])
+	};
 	struct intern_interp *interp = test_interp(0);
 	struct intern_str *got[N];
 
@@ -607,8 +613,7 @@ START_TEST(test_immortal_duplicate)
 }
 END_TEST
 
-static size_t
-heap_in_use(void)
+static size_t heap_in_use(void)
 {
 	return mallinfo2().uordblks;
 }
@@ -621,7 +626,10 @@ START_TEST(test_duplicates_freed)
 	 * their allocator and this check is vacuous; their leak checkers
 	 * take over.)
 	 */
-	enum { LEN = 16 << 10, ROUNDS = 2000 };
+	enum {
+		LEN = 16 << 10,
+		ROUNDS = 2000
+	};
 	struct intern_interp *interp = test_interp(0);
 	char *key = malloc(LEN);
 	struct intern_str *mortal, *immortal;
@@ -644,8 +652,8 @@ START_TEST(test_duplicates_freed)
 		intern_str_decref(dup);
 	}
 	intern_barrier();
-	ck_assert_msg(heap_in_use() < before + (4u << 20),
-		      "heap grew from %zu to %zu bytes", before, heap_in_use());
+	ck_assert_msg(heap_in_use() < before + (4u << 20), "heap grew from %zu to %zu bytes",
+		      before, heap_in_use());
 	ck_assert_uint_eq(test_refcnt(mortal), 1);
 	intern_str_decref(mortal);
 	free(key);
@@ -778,8 +786,7 @@ END_TEST
 
 /* Key i: its index in 4 bytes (so keys are distinct), then 0..35 bytes of
  * noise, NULs included. */
-static size_t
-many_key(char *key, int i)
+static size_t many_key(char *key, int i)
 {
 	size_t len = 4 + (size_t)i % 36;
 
@@ -788,10 +795,11 @@ many_key(char *key, int i)
 	return len;
 }
 
-static void
-many_strings(unsigned shards)
+static void many_strings(unsigned shards)
 {
-	enum { N = 20000 };
+	enum {
+		N = 20000
+	};
 	struct intern_interp *interp = test_interp(shards);
 	struct intern_str **s = calloc(N, sizeof(*s));
 	char key[40];
@@ -864,10 +872,13 @@ START_TEST(test_similar_keys)
 		const char *data;
 		size_t len;
 	} nul_keys[] = {
-		{ "a", 1 }, { "a\0", 2 }, { "a\0b", 3 }, { "a\0c", 3 },
+		{ "a", 1 },    { "a\0", 2 },    { "a\0b", 3 },   { "a\0c", 3 },
 		{ "\0\0", 2 }, { "\0\0\0", 3 }, { "a\0b\0", 4 },
 	};
-	enum { NK = sizeof(nul_keys) / sizeof(nul_keys[0]), NP = 300 };
+	enum {
+		NK = sizeof(nul_keys) / sizeof(nul_keys[0]),
+		NP = 300
+	};
 	struct intern_str *k[NK], *prefix[NP + 1];
 	char buf[NP];
 
@@ -878,8 +889,7 @@ START_TEST(test_similar_keys)
 			ck_assert_ptr_ne(k[i], k[j]);
 	}
 	for (int i = 0; i < NK; i++)
-		ck_assert_lookup(interp, nul_keys[i].data, nul_keys[i].len,
-				 k[i]);
+		ck_assert_lookup(interp, nul_keys[i].data, nul_keys[i].len, k[i]);
 	memset(buf, 'p', sizeof(buf));
 	for (int len = 2; len <= NP; len++) {
 		prefix[len] = intern_bytes(interp, buf, (size_t)len);
@@ -920,8 +930,7 @@ START_TEST(test_long_key)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const TTest *const tc_transitions[] = {
 		test_mortal_0_to_1,
@@ -937,12 +946,8 @@ main(void)
 		NULL,
 	};
 	const TTest *const tc_errors[] = {
-		test_null_args,
-		test_overflow_args,
-		test_lookup_miss,
-		test_invalid_objects,
-		test_arbitrary_bytes,
-		NULL,
+		test_null_args,       test_overflow_args,   test_lookup_miss,
+		test_invalid_objects, test_arbitrary_bytes, NULL,
 	};
 	const TTest *const tc_references[] = {
 		test_neutral_duplicate,

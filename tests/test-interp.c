@@ -62,8 +62,19 @@ END_TEST
 START_TEST(test_config_invalid_shards)
 {
 	static const unsigned bad[] = {
-		3, 5, 6, 7, 12, 100, 1000, 4095, INTERN_SHARDS_MAX + 1,
-		INTERN_SHARDS_MAX * 2, 65536, 1u << 31, UINT_MAX,
+		3,
+		5,
+		6,
+		7,
+		12,
+		100,
+		1000,
+		4095,
+		INTERN_SHARDS_MAX + 1,
+		INTERN_SHARDS_MAX * 2,
+		65536,
+		1u << 31,
+		UINT_MAX,
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -72,10 +83,8 @@ START_TEST(test_config_invalid_shards)
 		intern_config_init(&config);
 		config.shards = bad[i];
 		errno = 0;
-		ck_assert_msg(intern_interp_new(&config) == NULL,
-			      "shards %u accepted", bad[i]);
-		ck_assert_msg(errno == EINVAL, "shards %u: errno %d", bad[i],
-			      errno);
+		ck_assert_msg(intern_interp_new(&config) == NULL, "shards %u accepted", bad[i]);
+		ck_assert_msg(errno == EINVAL, "shards %u: errno %d", bad[i], errno);
 	}
 }
 END_TEST
@@ -90,7 +99,9 @@ START_TEST(test_interp_many_alive)
 {
 	/* Each interpreter is its own domain: equal bytes, distinct
 	 * canonical objects, freed in an interleaved order. */
-	enum { N = 300 };
+	enum {
+		N = 300
+	};
 	struct intern_interp *interp[N];
 	struct intern_str *s[N];
 
@@ -138,8 +149,7 @@ END_TEST
 
 START_TEST(test_interp_max)
 {
-	struct intern_interp **all = calloc(INTERN_INTERP_MAX,
-					    sizeof(*all));
+	struct intern_interp **all = calloc(INTERN_INTERP_MAX, sizeof(*all));
 	struct intern_interp *extra;
 
 	ck_assert_ptr_nonnull(all);
@@ -222,8 +232,7 @@ START_TEST(test_use_after_interp_free)
 }
 END_TEST
 
-static void
-double_free_child(void *arg)
+static void double_free_child(void *arg)
 {
 	intern_interp_free(arg);
 }
@@ -316,8 +325,7 @@ START_TEST(test_free_with_references)
 		/* Dead and immortal strings for the teardown to free. */
 		snprintf(key, sizeof(key), "gone-%d", i);
 		s = test_str(key);
-		ck_assert_int_eq(i % 2 ? intern_immortal(a, &s)
-				       : intern_mortal(a, &s), 0);
+		ck_assert_int_eq(i % 2 ? intern_immortal(a, &s) : intern_mortal(a, &s), 0);
 		intern_str_decref(s);
 	}
 	intern_interp_free(a);
@@ -442,16 +450,11 @@ START_TEST(test_check_detects_corruption)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const TTest *const tc_lifetime[] = {
-		test_config_defaults,
-		test_config_valid_shards,
-		test_config_invalid_shards,
-		test_interp_free_null,
-		test_interp_many_alive,
-		NULL,
+		test_config_defaults,  test_config_valid_shards, test_config_invalid_shards,
+		test_interp_free_null, test_interp_many_alive,   NULL,
 	};
 	/* Tens of thousands of interpreters: slower than the rest. */
 	const TTest *const tc_limits[] = {

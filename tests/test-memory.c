@@ -43,8 +43,7 @@
 
 #define WINDOW 1000
 
-static size_t
-rss_bytes(void)
+static size_t rss_bytes(void)
 {
 	FILE *f = fopen("/proc/self/statm", "r");
 	unsigned long size = 0, resident = 0;
@@ -58,15 +57,13 @@ rss_bytes(void)
 }
 
 /* Every freed string handed back: the grace periods, then glibc. */
-static void
-settle(void)
+static void settle(void)
 {
 	intern_barrier();
 	malloc_trim(0);
 }
 
-static int
-under_valgrind(void)
+static int under_valgrind(void)
 {
 	const char *p = getenv("LD_PRELOAD");
 
@@ -75,16 +72,14 @@ under_valgrind(void)
 
 /* The k-th unique key: 12 to 27 bytes, like identifiers and header
  * names; distinct for distinct k. */
-static size_t
-key_of(char *buf, size_t size, unsigned long k)
+static size_t key_of(char *buf, size_t size, unsigned long k)
 {
 	static const char *const prefix[] = { "x-header-", "identifier_", "label.", "key" };
 
 	return (size_t)snprintf(buf, size, "%s%lu_%lx", prefix[k % 4], k, k * 2654435761ul % 4093);
 }
 
-static double
-now_s(void)
+static double now_s(void)
 {
 	struct timespec t;
 
@@ -98,9 +93,8 @@ struct figures {
 };
 
 /* Intern `n` unique strings, all held, then drop them all. */
-static int
-run_peak(struct intern_interp *interp, unsigned long n, unsigned long base,
-	 struct figures *f)
+static int run_peak(struct intern_interp *interp, unsigned long n, unsigned long base,
+		    struct figures *f)
 {
 	struct intern_str **held = malloc(n * sizeof(*held));
 	char key[64];
@@ -130,9 +124,8 @@ run_peak(struct intern_interp *interp, unsigned long n, unsigned long base,
 }
 
 /* Intern `n` unique strings with at most WINDOW alive at a time. */
-static int
-run_churn(struct intern_interp *interp, unsigned long n, unsigned long base,
-	  struct figures *f)
+static int run_churn(struct intern_interp *interp, unsigned long n, unsigned long base,
+		     struct figures *f)
 {
 	struct intern_str *win[WINDOW] = { 0 };
 	char key[64];
@@ -163,8 +156,7 @@ run_churn(struct intern_interp *interp, unsigned long n, unsigned long base,
 }
 
 /* Within 10% of the start, plus `slack` bytes. */
-static int
-within(const struct figures *f, size_t slack)
+static int within(const struct figures *f, size_t slack)
 {
 	return (double)f->end <= (double)f->start * 1.10 + (double)slack;
 }
@@ -177,14 +169,12 @@ within(const struct figures *f, size_t slack)
  * return.  That is live memory in a fragmented heap, bounded by the shard
  * count and independent of n (with one shard the churn ends within 1%).
  */
-static size_t
-churn_slack(void)
+static size_t churn_slack(void)
 {
 	return INTERN_SHARDS_DEFAULT * (size_t)sysconf(_SC_PAGESIZE);
 }
 
-static void
-report(const char *what, unsigned long n, const struct figures *f)
+static void report(const char *what, unsigned long n, const struct figures *f)
 {
 	printf("# memory %-5s n=%lu: start %.1f MiB, peak %.1f MiB, end %.1f MiB "
 	       "(%+.1f%% of start), %.2f s\n",
@@ -197,8 +187,7 @@ report(const char *what, unsigned long n, const struct figures *f)
 /* A fresh interpreter, warmed up so that the library's one-time state
  * (liburcu's call_rcu thread, this thread's registration) exists before
  * the first measurement. */
-static struct intern_interp *
-warm_interp(void)
+static struct intern_interp *warm_interp(void)
 {
 	struct intern_interp *interp = intern_interp_new(NULL);
 	struct figures f;
@@ -212,8 +201,7 @@ warm_interp(void)
 	return interp;
 }
 
-static int
-measure(unsigned long n, int assert_rss, struct figures *peak, struct figures *churn)
+static int measure(unsigned long n, int assert_rss, struct figures *peak, struct figures *churn)
 {
 	struct intern_interp *interp = warm_interp();
 	int ok = 1;
@@ -229,8 +217,7 @@ measure(unsigned long n, int assert_rss, struct figures *peak, struct figures *c
 	return ok ? 0 : 1;
 }
 
-static unsigned long
-suite_n(int *assert_rss)
+static unsigned long suite_n(int *assert_rss)
 {
 	*assert_rss = 1;
 	if (UNDER_ASAN || under_valgrind()) {
@@ -263,8 +250,7 @@ START_TEST(test_memory_returns)
 }
 END_TEST
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	const TTest *const tc_memory[] = { test_memory_returns, NULL };
 	const struct test_case cases[] = {
@@ -276,7 +262,7 @@ main(int argc, char **argv)
 		int rc = measure(strtoul(argv[2], NULL, 0), 1, &peak, &churn);
 
 		printf("%s\n", rc == 0 ? "PASS: within 10% of the start (churn: + one page a shard)"
-					: "FAIL");
+				       : "FAIL");
 		return rc == 0 ? 0 : 1;
 	}
 	return test_run_cases("memory", cases, TEST_COUNT(cases));

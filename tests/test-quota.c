@@ -17,8 +17,7 @@
 
 #include "test-util.h"
 
-static struct intern_interp *
-quota_interp(size_t max_mortal, size_t max_bytes, unsigned shards)
+static struct intern_interp *quota_interp(size_t max_mortal, size_t max_bytes, unsigned shards)
 {
 	struct intern_config c;
 	struct intern_interp *interp;
@@ -32,8 +31,7 @@ quota_interp(size_t max_mortal, size_t max_bytes, unsigned shards)
 	return interp;
 }
 
-static struct intern_stats
-stats_of(struct intern_interp *interp)
+static struct intern_stats stats_of(struct intern_interp *interp)
 {
 	struct intern_stats st;
 
@@ -42,14 +40,12 @@ stats_of(struct intern_interp *interp)
 }
 
 /* intern_bytes of a C string. */
-static struct intern_str *
-ib(struct intern_interp *interp, const char *text)
+static struct intern_str *ib(struct intern_interp *interp, const char *text)
 {
 	return intern_bytes(interp, text, strlen(text));
 }
 
-static void
-ck_enospc(struct intern_str *r)
+static void ck_enospc(struct intern_str *r)
 {
 	ck_assert_ptr_null(r);
 	ck_assert_int_eq(errno, ENOSPC);
@@ -176,12 +172,12 @@ START_TEST(test_byte_limit_exact)
 		ck_assert_ptr_nonnull(s[i]);
 	}
 	ck_assert_uint_eq(stats_of(interp).quota_mortal_bytes, 90);
-	ck_enospc(ib(interp, "ten_bytes_"));         /* 11 > 10 left */
+	ck_enospc(ib(interp, "ten_bytes_")); /* 11 > 10 left */
 	ck_assert_ptr_eq(intern_bytes(interp, "", 0), intern_empty());
-	s[9] = ib(interp, "nine_byte");              /* exactly 10 */
+	s[9] = ib(interp, "nine_byte"); /* exactly 10 */
 	ck_assert_ptr_nonnull(s[9]);
 	ck_assert_uint_eq(stats_of(interp).quota_mortal_bytes, 100);
-	ck_enospc(ib(interp, "ab"));                 /* 3 > 0 left */
+	ck_enospc(ib(interp, "ab")); /* 3 > 0 left */
 	ck_assert_ptr_eq(ib(interp, "a"), intern_latin1('a'));
 	/* A string larger than the whole quota. */
 	{
@@ -218,9 +214,9 @@ START_TEST(test_both_limits_and_interps)
 	ck_assert_ptr_nonnull(a2);
 	ck_assert_ptr_nonnull(b1);
 	ck_assert_ptr_ne(a1, b1);
-	ck_enospc(ib(a, "three"));               /* entries */
-	ck_enospc(ib(b, "three_3"));             /* 6 + 8 > 12 */
-	p = ib(b, "thr3");                       /* 6 + 5 <= 12 */
+	ck_enospc(ib(a, "three"));   /* entries */
+	ck_enospc(ib(b, "three_3")); /* 6 + 8 > 12 */
+	p = ib(b, "thr3");           /* 6 + 5 <= 12 */
 	ck_assert_ptr_nonnull(p);
 	/* A's canonical string moved to B, which is full: B needs a copy,
 	 * refused; the caller still holds A's canonical string. */
@@ -304,8 +300,7 @@ struct worker {
 	unsigned id;
 };
 
-static void
-key_of(char *buf, size_t size, unsigned k, size_t *len)
+static void key_of(char *buf, size_t size, unsigned k, size_t *len)
 {
 	/* 6 to 13 bytes, so the byte limit is exercised with varied costs. */
 	int n = snprintf(buf, size, "q%0*u", 5 + (int)(k % 8), k);
@@ -313,8 +308,7 @@ key_of(char *buf, size_t size, unsigned k, size_t *len)
 	*len = (size_t)n;
 }
 
-static void *
-quota_worker(void *arg)
+static void *quota_worker(void *arg)
 {
 	struct worker *w = arg;
 	struct race *r = w->race;
@@ -367,8 +361,7 @@ quota_worker(void *arg)
 	return NULL;
 }
 
-static void
-sleep_ms(long ms)
+static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
@@ -376,8 +369,7 @@ sleep_ms(long ms)
 		;
 }
 
-static void
-race_quota(size_t max_mortal, size_t max_bytes)
+static void race_quota(size_t max_mortal, size_t max_bytes)
 {
 	struct race r;
 	struct worker w[NTHREADS];
@@ -467,8 +459,7 @@ START_TEST(test_threads_both_limits)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const TTest *const tc_quota[] = {
 		test_defaults_unlimited,

@@ -108,8 +108,7 @@ START_TEST(test_call_rcu_from_registered_thread)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const TTest *const tc_threads[] = {
 		test_app_registered_thread_flushes_at_exit,

@@ -83,11 +83,9 @@ START_TEST(test_read_only_mapping)
 		struct intern_str *s = intern_latin1((unsigned char)c);
 
 		ck_assert_msg(test_is_read_only(s, sizeof(*s) + 2) == 1,
-			      "latin1(%d) at %p is not in read-only memory", c,
-			      (void *)s);
+			      "latin1(%d) at %p is not in read-only memory", c, (void *)s);
 	}
-	ck_assert_msg(test_is_read_only(intern_empty(),
-					sizeof(struct intern_str) + 1) == 1,
+	ck_assert_msg(test_is_read_only(intern_empty(), sizeof(struct intern_str) + 1) == 1,
 		      "the empty string is not in read-only memory");
 }
 END_TEST
@@ -97,7 +95,9 @@ START_TEST(test_stray_write_faults)
 	/* A child writes into the header and into the bytes; each must die
 	 * of SIGSEGV (or SIGBUS). */
 	struct intern_str *targets[] = {
-		intern_latin1('a'), intern_latin1(0), intern_latin1(255),
+		intern_latin1('a'),
+		intern_latin1(0),
+		intern_latin1(255),
 		intern_empty(),
 	};
 
@@ -106,8 +106,7 @@ START_TEST(test_stray_write_faults)
 
 		ck_assert_int_eq(test_write_faults(&s->ob_refcnt), 1);
 		ck_assert_int_eq(test_write_faults(&s->ob_state), 1);
-		ck_assert_int_eq(test_write_faults((void *)intern_str_data(s)),
-				 1);
+		ck_assert_int_eq(test_write_faults((void *)intern_str_data(s)), 1);
 	}
 	/* The probe itself bites: a write to writable memory survives. */
 	{
@@ -120,9 +119,8 @@ START_TEST(test_stray_write_faults)
 END_TEST
 
 /* Every route from bytes to an interned string, for one byte string. */
-static void
-check_all_routes(struct intern_interp *interp, const char *bytes, size_t len,
-		 struct intern_str *expect)
+static void check_all_routes(struct intern_interp *interp, const char *bytes, size_t len,
+			     struct intern_str *expect)
 {
 	struct intern_str *s;
 
@@ -163,8 +161,7 @@ START_TEST(test_intern_routes)
 
 	ck_assert_int_eq(intern_interp_stats(interp, &before), 0);
 	for (int c = 0; c < 256; c++)
-		check_all_routes(interp, BYTE(c), 1,
-				 intern_latin1((unsigned char)c));
+		check_all_routes(interp, BYTE(c), 1, intern_latin1((unsigned char)c));
 	check_all_routes(interp, "", 0, intern_empty());
 	check_all_routes(interp, NULL, 0, intern_empty());
 
@@ -194,8 +191,7 @@ START_TEST(test_shared_by_interpreters)
 	ck_assert_content(s, "z", 1);
 	ck_assert_ptr_eq(intern_bytes(b, "z", 1), s);
 	intern_interp_free(b);
-	ck_assert_int_eq(intern_str_state(intern_empty()),
-			 INTERN_IMMORTAL_STATIC);
+	ck_assert_int_eq(intern_str_state(intern_empty()), INTERN_IMMORTAL_STATIC);
 }
 END_TEST
 
@@ -220,17 +216,11 @@ START_TEST(test_static_define_one_byte)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const TTest *const tc_objects[] = {
-		test_latin1_content,
-		test_latin1_identity,
-		test_empty,
-		test_refcount_noop,
-		test_read_only_mapping,
-		test_stray_write_faults,
-		NULL,
+		test_latin1_content,    test_latin1_identity,    test_empty, test_refcount_noop,
+		test_read_only_mapping, test_stray_write_faults, NULL,
 	};
 	const TTest *const tc_interning[] = {
 		test_intern_routes,

@@ -20,8 +20,7 @@
 #define MAX INTERN_SMALL_INT_MAX
 
 /* The decimal text of `v` in `buf`; returns its length. */
-static size_t
-text_of(char *buf, size_t size, long long v)
+static size_t text_of(char *buf, size_t size, long long v)
 {
 	int n = snprintf(buf, size, "%lld", v);
 
@@ -47,8 +46,7 @@ START_TEST(test_range_content)
 		if (v >= 0 && v <= 9)
 			ck_assert_ptr_eq(s, intern_latin1((unsigned char)('0' + v)));
 		ck_assert_msg(test_is_read_only(s, sizeof(*s) + n + 1) == 1,
-			      "intern_int(%lld) at %p is not in read-only memory", v,
-			      (void *)s);
+			      "intern_int(%lld) at %p is not in read-only memory", v, (void *)s);
 		prev = s;
 	}
 	/* Nothing reached the table. */
@@ -61,7 +59,9 @@ START_TEST(test_range_writes_fault)
 {
 	struct intern_interp *interp = test_interp(0);
 	struct intern_str *targets[] = {
-		intern_int(interp, MIN), intern_int(interp, -1), intern_int(interp, 10),
+		intern_int(interp, MIN),
+		intern_int(interp, -1),
+		intern_int(interp, 10),
 		intern_int(interp, MAX),
 	};
 
@@ -94,8 +94,8 @@ START_TEST(test_range_no_allocation)
 END_TEST
 
 /* Every route from text to an interned string yields `expect`. */
-static void
-check_all_routes(struct intern_interp *interp, const char *text, struct intern_str *expect)
+static void check_all_routes(struct intern_interp *interp, const char *text,
+			     struct intern_str *expect)
 {
 	size_t len = strlen(text);
 	struct intern_str *s;
@@ -184,8 +184,7 @@ END_TEST
 
 /* intern_int(v) outside the range: an ordinary mortal string of `interp`
  * with the text `text`, the one every other route finds, which dies. */
-static void
-check_outside(struct intern_interp *interp, long long v, const char *text)
+static void check_outside(struct intern_interp *interp, long long v, const char *text)
 {
 	size_t len = strlen(text);
 	struct intern_str *s = intern_int(interp, v), *t;
@@ -257,8 +256,8 @@ START_TEST(test_noncanonical)
 	/* Other spellings of small integers are ordinary text: interned
 	 * mortal, distinct from the canonical singleton. */
 	static const char *const texts[] = {
-		"+5", "007", "00", "-0", "-00", "-05", "05", "+0", "10 ", " 10", "1e2",
-		"0x10", "--1", "1-", "2OO", "-+1", "1024\n", "99a", "-1x",
+		"+5",  "007",  "00",  "-0", "-00", "-05", "05",     "+0",  "10 ", " 10",
+		"1e2", "0x10", "--1", "1-", "2OO", "-+1", "1024\n", "99a", "-1x",
 	};
 	struct intern_interp *interp = test_interp(0);
 
@@ -317,8 +316,7 @@ START_TEST(test_check_flags_builtin_bytes)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const TTest *const tc_singletons[] = {
 		test_range_content,

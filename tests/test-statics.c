@@ -22,7 +22,10 @@ struct entry {
 	size_t len;
 };
 
-#define E(obj, text) { (obj), (text), sizeof(text) - 1 }
+#define E(obj, text)                            \
+	{                                       \
+		(obj), (text), sizeof(text) - 1 \
+	}
 
 /* A file-scope initializer: the macros are address constants. */
 static const struct entry entries[] = {
@@ -43,7 +46,9 @@ static const struct entry entries[] = {
 	E(INTERN_STR(hex, "\x7f\xff\x00z"), "\x7f\xff\x00z"),
 	E(INTERN_STR(utf8, "caf\u00e9 \U0001F600"), "caf\u00e9 \U0001F600"),
 	E(INTERN_STR(quotes, "'\"\\\?"), "'\"\\\?"),
-	E(INTERN_STR(joined, "hello, " "world"), "hello, world"),
+	E(INTERN_STR(joined, "hello, "
+			     "world"),
+	  "hello, world"),
 	E(INTERN_STR(spaced, "two words"), "two words"),
 };
 
@@ -95,8 +100,7 @@ START_TEST(test_read_only)
 		const struct entry *e = &entries[i];
 
 		ck_assert_msg(test_is_read_only(e->s, sizeof(*e->s) + e->len + 1) == 1,
-			      "\"%s\" at %p is not in read-only memory", e->data,
-			      (void *)e->s);
+			      "\"%s\" at %p is not in read-only memory", e->data, (void *)e->s);
 	}
 	/* The probe bites: a write to the header or the bytes faults. */
 	ck_assert_int_eq(test_write_faults(&INTERN_ID(self)->ob_state), 1);
@@ -126,8 +130,7 @@ END_TEST
  * ------------------------------------------------------------------------- */
 
 /* Every route from the bytes of `e` to an interned string yields e->s. */
-static void
-check_routes(struct intern_interp *interp, const struct entry *e)
+static void check_routes(struct intern_interp *interp, const struct entry *e)
 {
 	struct intern_str *s;
 
@@ -155,8 +158,7 @@ check_routes(struct intern_interp *interp, const struct entry *e)
 	ck_assert_int_eq(intern_str_state(e->s), INTERN_IMMORTAL_STATIC);
 }
 
-static struct intern_stats
-stats_of(struct intern_interp *interp)
+static struct intern_stats stats_of(struct intern_interp *interp)
 {
 	struct intern_stats st;
 
@@ -435,8 +437,8 @@ struct worker {
 };
 
 /* Every route, from a worker thread, without ck_assert. */
-static void
-worker_routes(struct test_failure *f, struct intern_interp *interp, const struct entry *e)
+static void worker_routes(struct test_failure *f, struct intern_interp *interp,
+			  const struct entry *e)
 {
 	struct intern_str *s;
 
@@ -458,8 +460,7 @@ worker_routes(struct test_failure *f, struct intern_interp *interp, const struct
 	}
 }
 
-static void *
-shared_worker(void *arg)
+static void *shared_worker(void *arg)
 {
 	struct worker *w = arg;
 	struct shared *sh = w->sh;
@@ -489,7 +490,8 @@ shared_worker(void *arg)
 			TCHECK(&sh->fail, held[k] != NULL);
 		}
 		for (size_t i = 0; i < N_ENTRIES; i++)
-			worker_routes(&sh->fail, sh->interp, &entries[(i + (size_t)w->id) % N_ENTRIES]);
+			worker_routes(&sh->fail, sh->interp,
+				      &entries[(i + (size_t)w->id) % N_ENTRIES]);
 		for (int k = 0; k < 16; k++)
 			intern_str_decref(held[k]);
 	}
@@ -497,8 +499,7 @@ shared_worker(void *arg)
 }
 
 /* Run THREADS workers on `fn` and wait for them all. */
-static void
-run_workers(struct shared *sh, void *(*fn)(void *))
+static void run_workers(struct shared *sh, void *(*fn)(void *))
 {
 	struct worker w[THREADS];
 	pthread_t tid[THREADS];
@@ -535,8 +536,7 @@ START_TEST(test_threads_one_interpreter)
 }
 END_TEST
 
-static void *
-own_interp_worker(void *arg)
+static void *own_interp_worker(void *arg)
 {
 	struct worker *w = arg;
 	struct shared *sh = w->sh;
@@ -588,15 +588,10 @@ START_TEST(test_threads_many_interpreters)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const TTest *const tc_objects[] = {
-		test_objects,
-		test_table,
-		test_read_only,
-		test_refcount_noop,
-		NULL,
+		test_objects, test_table, test_read_only, test_refcount_noop, NULL,
 	};
 	const TTest *const tc_interning[] = {
 		test_all_routes,

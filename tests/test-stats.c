@@ -24,8 +24,7 @@
 #define EXPECT(n) (n)
 #endif
 
-static struct intern_stats
-stats_of(struct intern_interp *interp)
+static struct intern_stats stats_of(struct intern_interp *interp)
 {
 	struct intern_stats st;
 
@@ -33,17 +32,16 @@ stats_of(struct intern_interp *interp)
 	return st;
 }
 
-#define ck_assert_activity(st, h, m, i, r)                                    \
-	do {                                                                  \
-		ck_assert_uint_eq((st).hits, EXPECT(h));                      \
-		ck_assert_uint_eq((st).misses, EXPECT(m));                    \
-		ck_assert_uint_eq((st).inserts, EXPECT(i));                   \
-		ck_assert_uint_eq((st).removals, EXPECT(r));                  \
-		ck_assert_uint_eq((st).reseeds, 0);                           \
+#define ck_assert_activity(st, h, m, i, r)                   \
+	do {                                                 \
+		ck_assert_uint_eq((st).hits, EXPECT(h));     \
+		ck_assert_uint_eq((st).misses, EXPECT(m));   \
+		ck_assert_uint_eq((st).inserts, EXPECT(i));  \
+		ck_assert_uint_eq((st).removals, EXPECT(r)); \
+		ck_assert_uint_eq((st).reseeds, 0);          \
 	} while (0)
 
-static size_t
-key(char *buf, size_t size, const char *prefix, unsigned a, unsigned b)
+static size_t key(char *buf, size_t size, const char *prefix, unsigned a, unsigned b)
 {
 	int n = snprintf(buf, size, "%s-%u-%u", prefix, a, b);
 
@@ -66,7 +64,12 @@ END_TEST
 
 START_TEST(test_known_workload)
 {
-	enum { N = 300, M = 5, K = 70, R = 120 };
+	enum {
+		N = 300,
+		M = 5,
+		K = 70,
+		R = 120
+	};
 	struct intern_interp *interp = test_interp(4);
 	struct intern_str *held[N];
 	uint64_t hits = 0, misses = 0, inserts = 0, removals = 0;
@@ -89,12 +92,8 @@ START_TEST(test_known_workload)
 			struct intern_str *s;
 
 			switch (i % 3) {
-			case 0:
-				s = intern_bytes(interp, buf, n);
-				break;
-			case 1:
-				s = intern_lookup(interp, buf, n);
-				break;
+			case 0: s = intern_bytes(interp, buf, n); break;
+			case 1: s = intern_lookup(interp, buf, n); break;
 			default:
 				s = intern_str_new(buf, n);
 				ck_assert_int_eq(intern_mortal(interp, &s), 0);
@@ -198,7 +197,9 @@ START_TEST(test_rebuild_drop_counted_once)
 {
 	/* A rebuild (growth) drops an entry whose count reached 0; its late
 	 * killer then unlinks nothing: one removal. */
-	enum { N = 64 };
+	enum {
+		N = 64
+	};
 	struct intern_interp *interp = test_interp(1);
 	struct intern_str *victim = intern_bytes(interp, "victim", 6);
 	struct intern_str *held[N];
@@ -228,7 +229,14 @@ END_TEST
  * Threads
  * ---------------------------------------------------------------------- */
 
-enum { THREADS = 4, SHARED = 200, OWN = 150, ROUNDS = 7, ABSENT = 33, DROP = 100 };
+enum {
+	THREADS = 4,
+	SHARED = 200,
+	OWN = 150,
+	ROUNDS = 7,
+	ABSENT = 33,
+	DROP = 100
+};
 
 struct worker {
 	pthread_t tid;
@@ -241,8 +249,7 @@ struct worker {
 /* Per thread: OWN misses + inserts, ROUNDS * SHARED hits, ABSENT misses,
  * DROP removals.  Nothing depends on the interleaving: the shared keys are
  * in the table before the threads start and nobody drops them. */
-static void *
-worker_main(void *arg)
+static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct intern_str *own[OWN];
@@ -263,8 +270,8 @@ worker_main(void *arg)
 		}
 	}
 	for (unsigned i = 0; i < ABSENT; i++) {
-		struct intern_str *s =
-			intern_lookup(w->interp, buf, key(buf, sizeof(buf), "absent", w->id, i));
+		struct intern_str *s = intern_lookup(w->interp, buf,
+						     key(buf, sizeof(buf), "absent", w->id, i));
 
 		TCHECK(w->fail, s == NULL);
 	}
@@ -280,8 +287,7 @@ worker_main(void *arg)
 	return NULL;
 }
 
-static struct intern_interp *
-shared_interp(struct intern_str **imm)
+static struct intern_interp *shared_interp(struct intern_str **imm)
 {
 	struct intern_interp *interp = test_interp(8);
 	char buf[64];
@@ -293,9 +299,8 @@ shared_interp(struct intern_str **imm)
 	return interp;
 }
 
-static void
-run_workers(struct intern_interp *interp, pthread_barrier_t *pause, struct worker *w,
-	    struct test_failure *fail)
+static void run_workers(struct intern_interp *interp, pthread_barrier_t *pause, struct worker *w,
+			struct test_failure *fail)
 {
 	for (unsigned t = 0; t < THREADS; t++) {
 		w[t] = (struct worker){ .id = t, .interp = interp, .pause = pause, .fail = fail };
@@ -366,7 +371,10 @@ START_TEST(test_more_interps_than_slots)
 {
 	/* One thread, interpreters used in rotation: more than a thread's
 	 * counter slots, so some count in their shared counters. */
-	enum { NI = 11, ROUNDS_I = 9 };
+	enum {
+		NI = 11,
+		ROUNDS_I = 9
+	};
 	struct intern_interp *ip[NI];
 	struct intern_str *s[NI];
 	char buf[64];
@@ -393,8 +401,7 @@ START_TEST(test_more_interps_than_slots)
 }
 END_TEST
 
-static void *
-use_then_wait(void *arg)
+static void *use_then_wait(void *arg)
 {
 	struct worker *w = arg;
 
@@ -439,8 +446,7 @@ START_TEST(test_freed_and_reborn)
 }
 END_TEST
 
-static void *
-exit_after_free(void *arg)
+static void *exit_after_free(void *arg)
 {
 	struct worker *w = arg;
 
@@ -536,8 +542,7 @@ START_TEST(test_free_checks_in_debug_builds)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const TTest *const tc_one_thread[] = {
 		test_fresh_zero,
@@ -547,12 +552,9 @@ main(void)
 		NULL,
 	};
 	const TTest *const tc_threads[] = {
-		test_threads_exact_after_join,
-		test_threads_exact_while_alive,
-		test_more_interps_than_slots,
-		test_freed_and_reborn,
-		test_thread_exits_after_free,
-		NULL,
+		test_threads_exact_after_join, test_threads_exact_while_alive,
+		test_more_interps_than_slots,  test_freed_and_reborn,
+		test_thread_exits_after_free,  NULL,
 	};
 	const TTest *const tc_check[] = {
 		test_check_counts_agree,

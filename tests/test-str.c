@@ -158,23 +158,18 @@ START_TEST(test_new_overflow)
 	 * SIZE_MAX, where len + 1 wraps to 0.
 	 */
 	static const size_t lens[] = {
-		INTERN_STR_MAX_LEN + 1,
-		(size_t)UINT32_MAX,
-		(size_t)UINT32_MAX + 1,
-		(size_t)UINT32_MAX + 2,
-		((size_t)1 << 32) + 5,
-		SIZE_MAX / 2,
-		SIZE_MAX - 1,
-		SIZE_MAX,
+		INTERN_STR_MAX_LEN + 1, (size_t)UINT32_MAX,
+		(size_t)UINT32_MAX + 1, (size_t)UINT32_MAX + 2,
+		((size_t)1 << 32) + 5,  SIZE_MAX / 2,
+		SIZE_MAX - 1,           SIZE_MAX,
 	};
 	char small[8] = "tiny";
 
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		errno = 0;
-		ck_assert_msg(intern_str_new(small, lens[i]) == NULL,
-			      "length %zu accepted", lens[i]);
-		ck_assert_msg(errno == EOVERFLOW, "length %zu: errno %d",
-			      lens[i], errno);
+		ck_assert_msg(intern_str_new(small, lens[i]) == NULL, "length %zu accepted",
+			      lens[i]);
+		ck_assert_msg(errno == EOVERFLOW, "length %zu: errno %d", lens[i], errno);
 	}
 	/* NULL data with an oversized length: either check may come first,
 	 * but it must fail with one of the two. */
@@ -251,8 +246,7 @@ struct fake {
 	char data[8];
 };
 
-static void
-fake_init(struct fake *f, uint32_t count, uint8_t state, uint8_t flags)
+static void fake_init(struct fake *f, uint32_t count, uint8_t state, uint8_t flags)
 {
 	memset(f, 0, sizeof(*f));
 	f->head.ob_refcnt = count;
@@ -267,8 +261,7 @@ struct misuse {
 	int incref; /* else decref */
 };
 
-static void
-misuse_child(void *arg)
+static void misuse_child(void *arg)
 {
 	struct misuse *m = arg;
 
@@ -287,8 +280,7 @@ misuse_child(void *arg)
  * stderr; a release build prints it with "(ignored)", writes nothing and
  * goes on (never a crash).
  */
-static void
-expect_misuse(uint32_t count, uint8_t state, uint8_t flags, int incref, const char *msg)
+static void expect_misuse(uint32_t count, uint8_t state, uint8_t flags, int incref, const char *msg)
 {
 	struct misuse m[2]; /* [1]: the expected object after the call */
 	char err[512];
@@ -303,8 +295,8 @@ expect_misuse(uint32_t count, uint8_t state, uint8_t flags, int incref, const ch
 		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
 			      "%s: status %#x, not SIGABRT", msg, status);
 	} else {
-		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-			      "%s: status %#x", msg, status);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: status %#x", msg,
+			      status);
 		ck_assert_msg(strstr(err, "(ignored)") != NULL, "%s", err);
 	}
 }
@@ -357,8 +349,7 @@ START_TEST(test_refcount_saturates)
 }
 END_TEST
 
-static void
-uaf_child(void *arg)
+static void uaf_child(void *arg)
 {
 	struct intern_str *s = arg;
 
@@ -388,8 +379,8 @@ START_TEST(test_decref_after_free)
 	if (TEST_CHECKING_BUILD && strstr(err, "freed or invalid") != NULL)
 		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%#x", status);
 	else if (!TEST_CHECKING_BUILD)
-		ck_assert_msg(!WIFSIGNALED(status) || WTERMSIG(status) != SIGSEGV,
-			      "crashed: %s", err);
+		ck_assert_msg(!WIFSIGNALED(status) || WTERMSIG(status) != SIGSEGV, "crashed: %s",
+			      err);
 	intern_str_decref(s);
 }
 END_TEST
@@ -408,22 +399,12 @@ START_TEST(test_independent_objects)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	const TTest *const tc_new[] = {
-		test_new_fresh_state,
-		test_new_copies,
-		test_new_prefix,
-		test_new_embedded_nul,
-		test_new_trailing_nul,
-		test_new_empty,
-		test_new_one_byte,
-		test_new_all_lengths,
-		test_new_large,
-		test_new_null_data,
-		test_new_overflow,
-		NULL,
+		test_new_fresh_state,  test_new_copies,    test_new_prefix,   test_new_embedded_nul,
+		test_new_trailing_nul, test_new_empty,     test_new_one_byte, test_new_all_lengths,
+		test_new_large,        test_new_null_data, test_new_overflow, NULL,
 	};
 	const TTest *const tc_refcount[] = {
 		test_incref_decref,
@@ -433,12 +414,8 @@ main(void)
 		NULL,
 	};
 	const TTest *const tc_misuse[] = {
-		test_accessors_null,
-		test_decref_past_zero,
-		test_refcount_freed_header,
-		test_refcount_saturates,
-		test_decref_after_free,
-		NULL,
+		test_accessors_null,     test_decref_past_zero,  test_refcount_freed_header,
+		test_refcount_saturates, test_decref_after_free, NULL,
 	};
 	const struct test_case cases[] = {
 		{ "new", tc_new, 0 },

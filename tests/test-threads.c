@@ -23,8 +23,7 @@
  * and rebirths per key on 2 cores, short enough for Check's timeout. */
 #define RACE_MS 1000
 
-static void
-sleep_ms(long ms)
+static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
@@ -33,25 +32,20 @@ sleep_ms(long ms)
 }
 
 /* Start `n` threads running fn(&args[i]), args of `size` bytes each. */
-static void
-start_threads(pthread_t *tid, int n, void *(*fn)(void *), void *args,
-	      size_t size)
+static void start_threads(pthread_t *tid, int n, void *(*fn)(void *), void *args, size_t size)
 {
 	for (int i = 0; i < n; i++)
-		ck_assert_int_eq(pthread_create(&tid[i], NULL, fn,
-						(char *)args + (size_t)i * size),
+		ck_assert_int_eq(pthread_create(&tid[i], NULL, fn, (char *)args + (size_t)i * size),
 				 0);
 }
 
-static void
-join_threads(pthread_t *tid, int n)
+static void join_threads(pthread_t *tid, int n)
 {
 	for (int i = 0; i < n; i++)
 		ck_assert_int_eq(pthread_join(tid[i], NULL), 0);
 }
 
-static int
-key_text(char *buf, size_t size, const char *prefix, int k)
+static int key_text(char *buf, size_t size, const char *prefix, int k)
 {
 	return snprintf(buf, size, "%s-%d", prefix, k);
 }
@@ -60,7 +54,9 @@ key_text(char *buf, size_t size, const char *prefix, int k)
  * Many threads, same keys: one object per key
  * ------------------------------------------------------------------------- */
 
-enum { SAME_KEYS = 3000 };
+enum {
+	SAME_KEYS = 3000
+};
 
 struct same_ctx {
 	struct intern_interp *interp;
@@ -74,8 +70,7 @@ struct same_arg {
 	int t;
 };
 
-static void *
-same_worker(void *p)
+static void *same_worker(void *p)
 {
 	struct same_arg *arg = p;
 	struct same_ctx *ctx = arg->ctx;
@@ -93,9 +88,7 @@ same_worker(void *p)
 		k = (k + t * (SAME_KEYS / NTHREADS)) % SAME_KEYS;
 		n = key_text(key, sizeof(key), "same", k);
 		switch ((k + t) % 4) {
-		case 0:
-			s = intern_bytes(ctx->interp, key, (size_t)n);
-			break;
+		case 0: s = intern_bytes(ctx->interp, key, (size_t)n); break;
 		case 1:
 			s = intern_str_new(key, (size_t)n);
 			TCHECK(&ctx->fail, s != NULL);
@@ -113,8 +106,7 @@ same_worker(void *p)
 			 * while others intern it mortal. */
 			if (k % 10 == 0) {
 				s = intern_str_new(key, (size_t)n);
-				TCHECK(&ctx->fail, intern_immortal(ctx->interp,
-								   &s) == 0);
+				TCHECK(&ctx->fail, intern_immortal(ctx->interp, &s) == 0);
 			} else {
 				s = intern_bytes(ctx->interp, key, (size_t)n);
 			}
@@ -126,15 +118,13 @@ same_worker(void *p)
 		}
 		TCHECK(&ctx->fail, test_same_content(s, key, (size_t)n));
 		TCHECK(&ctx->fail, intern_str_state(s) == INTERN_MORTAL ||
-					   intern_str_state(s) ==
-						   INTERN_IMMORTAL);
+					   intern_str_state(s) == INTERN_IMMORTAL);
 		ctx->res[t][k] = s;
 	}
 	return NULL;
 }
 
-static void
-same_keys(unsigned shards)
+static void same_keys(unsigned shards)
 {
 	struct same_ctx *ctx = calloc(1, sizeof(*ctx));
 	struct same_arg arg[NTHREADS];
@@ -157,9 +147,8 @@ same_keys(unsigned shards)
 		struct intern_str *s = ctx->res[0][k];
 
 		for (int t = 1; t < NTHREADS; t++)
-			ck_assert_msg(ctx->res[t][k] == s,
-				      "key %d: thread %d got %p, thread 0 %p", k,
-				      t, (void *)ctx->res[t][k], (void *)s);
+			ck_assert_msg(ctx->res[t][k] == s, "key %d: thread %d got %p, thread 0 %p",
+				      k, t, (void *)ctx->res[t][k], (void *)s);
 		if (intern_str_state(s) == INTERN_IMMORTAL) {
 			immortal++;
 			ck_assert_int_eq(k % 10, 0);
@@ -209,7 +198,11 @@ END_TEST
  * immortal at a random moment, so that promotion races with the last
  * decref and with concurrent inserts once per key.
  */
-enum { RACE_KEYS = 4, PROMOTE_KEYS = 64, PROMOTE_ODDS = 1024 };
+enum {
+	RACE_KEYS = 4,
+	PROMOTE_KEYS = 64,
+	PROMOTE_ODDS = 1024
+};
 
 struct race_ctx {
 	struct intern_interp *interp;
@@ -237,8 +230,8 @@ struct race_arg {
  * lookup miss.  *extra is set to a reference the caller must also drop
  * (a duplicate the caller held twice before interning it), or NULL.
  */
-static struct intern_str *
-race_get(struct race_ctx *ctx, int k, uint64_t r, struct intern_str **extra)
+static struct intern_str *race_get(struct race_ctx *ctx, int k, uint64_t r,
+				   struct intern_str **extra)
 {
 	struct intern_str *s;
 
@@ -251,8 +244,7 @@ race_get(struct race_ctx *ctx, int k, uint64_t r, struct intern_str **extra)
 		return s;
 	}
 	switch ((r >> 10) % 4) {
-	case 0:
-		return intern_bytes(ctx->interp, ctx->key[k], ctx->len[k]);
+	case 0: return intern_bytes(ctx->interp, ctx->key[k], ctx->len[k]);
 	case 1:
 		s = intern_lookup(ctx->interp, ctx->key[k], ctx->len[k]);
 		if (s == NULL) {
@@ -273,8 +265,7 @@ race_get(struct race_ctx *ctx, int k, uint64_t r, struct intern_str **extra)
 	}
 }
 
-static void
-race_check_live(struct race_ctx *ctx, int k, struct intern_str *s)
+static void race_check_live(struct race_ctx *ctx, int k, struct intern_str *s)
 {
 	enum intern_state state = intern_str_state(s);
 
@@ -283,14 +274,12 @@ race_check_live(struct race_ctx *ctx, int k, struct intern_str *s)
 	 * freed string's count is 0 or poison), and its bytes are whole.
 	 * Immortal strings keep whatever count they had. */
 	TCHECK(&ctx->fail, state == INTERN_MORTAL || state == INTERN_IMMORTAL);
-	TCHECK(&ctx->fail, state != INTERN_MORTAL ||
-				   (test_refcnt(s) >= 1 &&
-				    test_refcnt(s) <= 2 * NTHREADS));
+	TCHECK(&ctx->fail,
+	       state != INTERN_MORTAL || (test_refcnt(s) >= 1 && test_refcnt(s) <= 2 * NTHREADS));
 	TCHECK(&ctx->fail, test_same_content(s, ctx->key[k], ctx->len[k]));
 }
 
-static void *
-race_worker(void *p)
+static void *race_worker(void *p)
 {
 	struct race_arg *arg = p;
 	struct race_ctx *ctx = arg->ctx;
@@ -316,8 +305,7 @@ race_worker(void *p)
 		if (intern_str_state(s) == INTERN_IMMORTAL) {
 			struct intern_str *none = NULL;
 
-			if (!atomic_compare_exchange_strong(&ctx->immortal[k],
-							    &none, s))
+			if (!atomic_compare_exchange_strong(&ctx->immortal[k], &none, s))
 				TCHECK(&ctx->fail, none == s);
 		}
 
@@ -341,8 +329,8 @@ race_worker(void *p)
 		/* A duplicate held twice: not interned, or the canonical
 		 * object itself (then this is its last reference). */
 		if (extra != NULL) {
-			TCHECK(&ctx->fail, extra == s ||
-				intern_str_state(extra) == INTERN_NOT_INTERNED);
+			TCHECK(&ctx->fail,
+			       extra == s || intern_str_state(extra) == INTERN_NOT_INTERNED);
 			intern_str_decref(extra);
 		}
 	}
@@ -350,8 +338,7 @@ race_worker(void *p)
 	return NULL;
 }
 
-static void
-mortal_race(int promote)
+static void mortal_race(int promote)
 {
 	struct race_ctx *ctx = calloc(1, sizeof(*ctx));
 	struct race_arg arg[NTHREADS];
@@ -365,9 +352,7 @@ mortal_race(int promote)
 	ctx->nkeys = promote ? PROMOTE_KEYS : RACE_KEYS;
 	test_failure_init(&ctx->fail);
 	for (int k = 0; k < ctx->nkeys; k++)
-		ctx->len[k] = (size_t)key_text(ctx->key[k],
-					       sizeof(ctx->key[k]),
-					       "race-key", k);
+		ctx->len[k] = (size_t)key_text(ctx->key[k], sizeof(ctx->key[k]), "race-key", k);
 	pthread_barrier_init(&ctx->start, NULL, NTHREADS + 1);
 	for (int t = 0; t < NTHREADS; t++)
 		arg[t] = (struct race_arg){ ctx, t };
@@ -376,9 +361,8 @@ mortal_race(int promote)
 	sleep_ms(RACE_MS);
 	atomic_store(&ctx->stop, 1);
 	join_threads(tid, NTHREADS);
-	fprintf(stderr, "# %s: %ld rounds, %ld lookup misses\n",
-		promote ? "promote" : "mortal", atomic_load(&ctx->rounds),
-		atomic_load(&ctx->misses));
+	fprintf(stderr, "# %s: %ld rounds, %ld lookup misses\n", promote ? "promote" : "mortal",
+		atomic_load(&ctx->rounds), atomic_load(&ctx->misses));
 	ck_assert_no_failure(&ctx->fail);
 	ck_assert_int_gt(atomic_load(&ctx->rounds), 1000);
 	/* The lookups did race with deaths. */
@@ -428,7 +412,9 @@ END_TEST
  * Teardown while other threads hold references
  * ------------------------------------------------------------------------- */
 
-enum { TD_KEYS = 400 };
+enum {
+	TD_KEYS = 400
+};
 
 struct td_ctx {
 	struct intern_interp *interp;
@@ -441,8 +427,7 @@ struct td_arg {
 	int t;
 };
 
-static void *
-td_worker(void *p)
+static void *td_worker(void *p)
 {
 	struct td_arg *arg = p;
 	struct td_ctx *ctx = arg->ctx;
@@ -473,13 +458,10 @@ td_worker(void *p)
 		int n = snprintf(key, sizeof(key), "own-%d-%d", arg->t, k);
 		int m = key_text(skey, sizeof(skey), "shared", k);
 
-		TCHECK(&ctx->fail, intern_str_state(own[k]) ==
-					   INTERN_NOT_INTERNED);
-		TCHECK(&ctx->fail, intern_str_state(shared[k]) ==
-					   INTERN_NOT_INTERNED);
+		TCHECK(&ctx->fail, intern_str_state(own[k]) == INTERN_NOT_INTERNED);
+		TCHECK(&ctx->fail, intern_str_state(shared[k]) == INTERN_NOT_INTERNED);
 		TCHECK(&ctx->fail, test_same_content(own[k], key, (size_t)n));
-		TCHECK(&ctx->fail,
-		       test_same_content(shared[k], skey, (size_t)m));
+		TCHECK(&ctx->fail, test_same_content(shared[k], skey, (size_t)m));
 		intern_str_decref(own[k]);
 		intern_str_decref(shared[k]);
 	}
@@ -524,7 +506,9 @@ END_TEST
  * Short-lived threads
  * ------------------------------------------------------------------------- */
 
-enum { SHORT_THREADS = 200 };
+enum {
+	SHORT_THREADS = 200
+};
 
 struct short_ctx {
 	struct intern_interp *interp;
@@ -538,8 +522,7 @@ struct short_arg {
 	int t;
 };
 
-static void *
-short_worker(void *p)
+static void *short_worker(void *p)
 {
 	struct short_arg *arg = p;
 	struct short_ctx *ctx = arg->ctx;
@@ -549,9 +532,7 @@ short_worker(void *p)
 
 	/* The first call on a fresh thread: no registration by us. */
 	switch (arg->t % 4) {
-	case 0:
-		own = intern_bytes(ctx->interp, key, (size_t)n);
-		break;
+	case 0: own = intern_bytes(ctx->interp, key, (size_t)n); break;
 	case 1:
 		own = intern_lookup(ctx->interp, key, (size_t)n);
 		TCHECK(&ctx->fail, own == NULL && errno == ENOENT);
@@ -594,13 +575,11 @@ START_TEST(test_short_lived_threads)
 	test_failure_init(&ctx->fail);
 	/* Waves of NTHREADS threads at once. */
 	for (int w = 0; w < SHORT_THREADS; w += NTHREADS) {
-		int n = SHORT_THREADS - w < NTHREADS ? SHORT_THREADS - w
-						     : NTHREADS;
+		int n = SHORT_THREADS - w < NTHREADS ? SHORT_THREADS - w : NTHREADS;
 
 		for (int t = w; t < w + n; t++)
 			arg[t] = (struct short_arg){ ctx, t };
-		start_threads(&tid[w], n, short_worker, &arg[w],
-			      sizeof(arg[0]));
+		start_threads(&tid[w], n, short_worker, &arg[w], sizeof(arg[0]));
 		join_threads(&tid[w], n);
 	}
 	ck_assert_no_failure(&ctx->fail);
@@ -633,8 +612,7 @@ struct churn_ctx {
 	struct intern_interp *shared;
 };
 
-static void *
-churn_worker(void *p)
+static void *churn_worker(void *p)
 {
 	struct churn_ctx *ctx = p;
 	struct intern_interp *mine[4] = { NULL };
@@ -658,8 +636,7 @@ churn_worker(void *p)
 		if (i % 3 == 0) {
 			intern_interp_free(mine[slot]);
 			mine[slot] = NULL;
-			TCHECK(&ctx->fail,
-			       intern_str_state(s) == INTERN_NOT_INTERNED);
+			TCHECK(&ctx->fail, intern_str_state(s) == INTERN_NOT_INTERNED);
 		}
 		intern_str_decref(s);
 	}
@@ -676,9 +653,7 @@ START_TEST(test_interp_churn_threads)
 	test_failure_init(&ctx.fail);
 	ctx.shared = test_interp(0);
 	for (int t = 0; t < NTHREADS; t++)
-		ck_assert_int_eq(pthread_create(&tid[t], NULL, churn_worker,
-						&ctx),
-				 0);
+		ck_assert_int_eq(pthread_create(&tid[t], NULL, churn_worker, &ctx), 0);
 	join_threads(tid, NTHREADS);
 	ck_assert_no_failure(&ctx.fail);
 	ck_assert_int_eq(intern_interp_check(ctx.shared), 0);
@@ -756,8 +731,7 @@ START_TEST(test_shared_object_interned_by_all)
 }
 END_TEST
 
-int
-main(void)
+int main(void)
 {
 	/* Each test runs about a second on 2 cores; leave room for slow
 	 * machines and sanitizers (CK_TIMEOUT_MULTIPLIER scales it). */

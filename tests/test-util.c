@@ -12,8 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int
-test_run_suite(Suite *suite)
+int test_run_suite(Suite *suite)
 {
 	SRunner *runner = srunner_create(suite);
 	int failed;
@@ -27,8 +26,7 @@ test_run_suite(Suite *suite)
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
-int
-test_run_cases(const char *suite, const struct test_case *cases, size_t n)
+int test_run_cases(const char *suite, const struct test_case *cases, size_t n)
 {
 	Suite *s = suite_create(suite);
 
@@ -44,8 +42,7 @@ test_run_cases(const char *suite, const struct test_case *cases, size_t n)
 	return test_run_suite(s);
 }
 
-struct intern_str *
-test_str(const char *text)
+struct intern_str *test_str(const char *text)
 {
 	struct intern_str *s = intern_str_new(text, strlen(text));
 
@@ -53,8 +50,7 @@ test_str(const char *text)
 	return s;
 }
 
-struct intern_interp *
-test_interp(unsigned shards)
+struct intern_interp *test_interp(unsigned shards)
 {
 	struct intern_config config;
 	struct intern_interp *interp;
@@ -62,13 +58,11 @@ test_interp(unsigned shards)
 	intern_config_init(&config);
 	config.shards = shards;
 	interp = intern_interp_new(&config);
-	ck_assert_msg(interp != NULL, "intern_interp_new(shards %u): errno %d",
-		      shards, errno);
+	ck_assert_msg(interp != NULL, "intern_interp_new(shards %u): errno %d", shards, errno);
 	return interp;
 }
 
-struct intern_stats
-test_stats_of(struct intern_interp *interp)
+struct intern_stats test_stats_of(struct intern_interp *interp)
 {
 	struct intern_stats st;
 
@@ -77,8 +71,7 @@ test_stats_of(struct intern_interp *interp)
 	return st;
 }
 
-void
-test_fill_key(char *buf, size_t len, unsigned long seed)
+void test_fill_key(char *buf, size_t len, unsigned long seed)
 {
 	/* Every byte value appears, NULs included. */
 	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
@@ -87,8 +80,7 @@ test_fill_key(char *buf, size_t len, unsigned long seed)
 		buf[i] = (char)(test_xorshift64s(&x) >> 56);
 }
 
-int
-test_is_read_only(const void *addr, size_t len)
+int test_is_read_only(const void *addr, size_t len)
 {
 	uintptr_t lo = (uintptr_t)addr, hi = lo + len;
 	FILE *maps = fopen("/proc/self/maps", "r");
@@ -113,8 +105,7 @@ test_is_read_only(const void *addr, size_t len)
 	return result;
 }
 
-int
-test_write_faults(void *addr)
+int test_write_faults(void *addr)
 {
 	int status;
 	pid_t pid = fork();
@@ -136,14 +127,11 @@ test_write_faults(void *addr)
 	if (waitpid(pid, &status, 0) != pid)
 		return -1;
 	if (WIFSIGNALED(status))
-		return WTERMSIG(status) == SIGSEGV || WTERMSIG(status) == SIGBUS
-			       ? 1
-			       : -1;
+		return WTERMSIG(status) == SIGSEGV || WTERMSIG(status) == SIGBUS ? 1 : -1;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-int
-test_in_child(void (*fn)(void *), void *arg, char *err, size_t size)
+int test_in_child(void (*fn)(void *), void *arg, char *err, size_t size)
 {
 	int fd[2], status = -1;
 	size_t got = 0;
@@ -183,8 +171,7 @@ test_in_child(void (*fn)(void *), void *arg, char *err, size_t size)
 	return status;
 }
 
-int
-test_under_memory_checker(void)
+int test_under_memory_checker(void)
 {
 	const char *p = getenv("LD_PRELOAD");
 
@@ -198,17 +185,14 @@ test_under_memory_checker(void)
 	return p != NULL && strstr(p, "vgpreload") != NULL;
 }
 
-void
-test_failure_init(struct test_failure *f)
+void test_failure_init(struct test_failure *f)
 {
 	atomic_init(&f->count, 0);
 	atomic_flag_clear(&f->claimed);
 	f->msg[0] = '\0';
 }
 
-void
-test_failure_record(struct test_failure *f, const char *file, int line,
-		    const char *what)
+void test_failure_record(struct test_failure *f, const char *file, int line, const char *what)
 {
 	atomic_fetch_add(&f->count, 1);
 	if (!atomic_flag_test_and_set(&f->claimed))

@@ -47,49 +47,42 @@ struct test_case {
 
 /* Build the suite `suite` from `n` test cases and run it as
  * test_run_suite() does; returns the exit status for main(). */
-int test_run_cases(const char *suite, const struct test_case *cases,
-		   size_t n);
+int test_run_cases(const char *suite, const struct test_case *cases, size_t n);
 
 /*
  * White-box reads of the object header.  Applications must use the
  * accessors; the tests read the header (which is ABI) to prove what the
  * accessors cannot show: the count, and that "writes nothing" holds.
  */
-static inline uint32_t
-test_refcnt(const struct intern_str *s)
+static inline uint32_t test_refcnt(const struct intern_str *s)
 {
 	return __atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED);
 }
 
-static inline unsigned
-test_flags(const struct intern_str *s)
+static inline unsigned test_flags(const struct intern_str *s)
 {
 	return __atomic_load_n(&s->ob_flags, __ATOMIC_RELAXED);
 }
 
 /* Does `s` hold exactly the `len` bytes at `data`, followed by a NUL?
  * (For worker threads; the test's own thread uses ck_assert_content.) */
-static inline int
-test_same_content(const struct intern_str *s, const char *data, size_t len)
+static inline int test_same_content(const struct intern_str *s, const char *data, size_t len)
 {
-	return intern_str_len(s) == len &&
-	       memcmp(intern_str_data(s), data, len) == 0 &&
+	return intern_str_len(s) == len && memcmp(intern_str_data(s), data, len) == 0 &&
 	       intern_str_data(s)[len] == '\0';
 }
 
 /* `s` holds exactly the `len` bytes at `data`, followed by a NUL. */
-#define ck_assert_content(s, data, len)                                       \
-	do {                                                                  \
-		const struct intern_str *s_ = (s);                            \
-		size_t len_ = (len);                                          \
-		ck_assert_ptr_nonnull(s_);                                    \
-		ck_assert_uint_eq(intern_str_len(s_), len_);                  \
-		ck_assert_ptr_nonnull(intern_str_data(s_));                   \
-		ck_assert_msg(len_ == 0 ||                                    \
-				      memcmp(intern_str_data(s_), (data),     \
-					     len_) == 0,                      \
-			      "bytes of %s differ from %s", #s, #data);       \
-		ck_assert_int_eq(intern_str_data(s_)[len_], '\0');            \
+#define ck_assert_content(s, data, len)                                                    \
+	do {                                                                               \
+		const struct intern_str *s_ = (s);                                         \
+		size_t len_ = (len);                                                       \
+		ck_assert_ptr_nonnull(s_);                                                 \
+		ck_assert_uint_eq(intern_str_len(s_), len_);                               \
+		ck_assert_ptr_nonnull(intern_str_data(s_));                                \
+		ck_assert_msg(len_ == 0 || memcmp(intern_str_data(s_), (data), len_) == 0, \
+			      "bytes of %s differ from %s", #s, #data);                    \
+		ck_assert_int_eq(intern_str_data(s_)[len_], '\0');                         \
 	} while (0)
 
 /* A counted reference to a fresh, not-interned copy of a C string. */
@@ -103,25 +96,23 @@ struct intern_interp *test_interp(unsigned shards);
 struct intern_stats test_stats_of(struct intern_interp *interp);
 
 /* The lookup misses, with errno ENOENT. */
-#define ck_assert_absent(interp, data, len)                                   \
-	do {                                                                  \
-		errno = 0;                                                    \
-		ck_assert_ptr_null(intern_lookup((interp), (data), (len)));   \
-		ck_assert_int_eq(errno, ENOENT);                              \
+#define ck_assert_absent(interp, data, len)                                 \
+	do {                                                                \
+		errno = 0;                                                  \
+		ck_assert_ptr_null(intern_lookup((interp), (data), (len))); \
+		ck_assert_int_eq(errno, ENOENT);                            \
 	} while (0)
 
 /* The lookup hits `expect`; the new reference it returns is dropped. */
-#define ck_assert_lookup(interp, data, len, expect)                           \
-	do {                                                                  \
-		struct intern_str *hit_ = intern_lookup((interp), (data),     \
-							(len));               \
-		ck_assert_ptr_eq(hit_, (expect));                             \
-		intern_str_decref(hit_);                                      \
+#define ck_assert_lookup(interp, data, len, expect)                               \
+	do {                                                                      \
+		struct intern_str *hit_ = intern_lookup((interp), (data), (len)); \
+		ck_assert_ptr_eq(hit_, (expect));                                 \
+		intern_str_decref(hit_);                                          \
 	} while (0)
 
 /* xorshift64*: the tests' cheap generator; `*x` is its state (not 0). */
-static inline uint64_t
-test_xorshift64s(uint64_t *x)
+static inline uint64_t test_xorshift64s(uint64_t *x)
 {
 	*x ^= *x >> 12;
 	*x ^= *x << 25;
@@ -175,17 +166,18 @@ struct test_failure {
 };
 
 void test_failure_init(struct test_failure *f);
-void test_failure_record(struct test_failure *f, const char *file, int line,
-			 const char *what);
+void test_failure_record(struct test_failure *f, const char *file, int line, const char *what);
 
-#define TCHECK(f, cond)                                                       \
-	do {                                                                  \
-		if (!(cond))                                                  \
-			test_failure_record((f), __FILE__, __LINE__, #cond);  \
+#define TCHECK(f, cond)                                                      \
+	do {                                                                 \
+		if (!(cond))                                                 \
+			test_failure_record((f), __FILE__, __LINE__, #cond); \
 	} while (0)
 
-#define ck_assert_no_failure(f)                                               \
-	ck_assert_msg(atomic_load(&(f)->count) == 0, "%d thread failure(s), " \
-		      "first: %s", atomic_load(&(f)->count), (f)->msg)
+#define ck_assert_no_failure(f)                      \
+	ck_assert_msg(atomic_load(&(f)->count) == 0, \
+		      "%d thread failure(s), "       \
+		      "first: %s",                   \
+		      atomic_load(&(f)->count), (f)->msg)
 
 #endif /* INTERN_TEST_UTIL_H */

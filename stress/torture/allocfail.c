@@ -49,9 +49,9 @@ int allocfail_sweep(uint64_t *enomem_out)
 {
 	const struct config saved = run_config;
 	static const unsigned mix[OP__COUNT] = {
-		[OP_MORTAL] = 20, [OP_IMMORTAL] = 10, [OP_BYTES] = 20,  [OP_LOOKUP] = 10,
-		[OP_INCREF] = 5,  [OP_RELEASE] = 25,  [OP_REINTERN] = 10, [OP_INTERP] = 1,
-		[OP_INSPECT] = 1,
+		[OP_MORTAL] = 20,   [OP_IMMORTAL] = 10, [OP_BYTES] = 20,
+		[OP_LOOKUP] = 10,   [OP_INCREF] = 5,    [OP_RELEASE] = 25,
+		[OP_REINTERN] = 10, [OP_INTERP] = 1,    [OP_INSPECT] = 1,
 	};
 	unsigned long a0, nalloc, k, step;
 	unsigned transient = 0, persistent = 0, setup_failed = 0, shown = 0;
@@ -95,8 +95,8 @@ int allocfail_sweep(uint64_t *enomem_out)
 		"intern-stress: alloc-fail sweep: %lu allocations per workload; %u one-shot "
 		"and %u persistent runs; %u saw the failure (%" PRIu64
 		" clean ENOMEM returns, %u failed setups); violations %" PRIu64 "; %.2f s\n",
-		nalloc, transient, persistent, shown, enomem, setup_failed,
-		violations_total() - v0, now_sec() - t0);
+		nalloc, transient, persistent, shown, enomem, setup_failed, violations_total() - v0,
+		now_sec() - t0);
 	return (int)(violations_total() - v0);
 }
 

@@ -26,9 +26,9 @@
 _Atomic uint64_t viol_count[V__COUNT];
 
 const char *const viol_name[V__COUNT] = {
-	[V_UNIQUE] = "unique",   [V_DEAD] = "dead",       [V_CONTENT] = "content",
-	[V_STATE] = "state",     [V_LOOKUP] = "lookup",   [V_ERROR] = "error",
-	[V_ACCOUNT] = "account", [V_STARVE] = "starve",   [V_STALL] = "stall",
+	[V_UNIQUE] = "unique",   [V_DEAD] = "dead",     [V_CONTENT] = "content",
+	[V_STATE] = "state",     [V_LOOKUP] = "lookup", [V_ERROR] = "error",
+	[V_ACCOUNT] = "account", [V_STARVE] = "starve", [V_STALL] = "stall",
 };
 
 static _Atomic unsigned printed;
@@ -36,7 +36,8 @@ static atomic_flag failing = ATOMIC_FLAG_INIT;
 
 void violation(enum viol v, const char *fmt, ...)
 {
-	bool print = atomic_fetch_add_explicit(&printed, 1, memory_order_relaxed) < run_config.verbose;
+	bool print = atomic_fetch_add_explicit(&printed, 1, memory_order_relaxed) <
+		     run_config.verbose;
 	va_list ap;
 	char buf[512];
 
@@ -102,8 +103,8 @@ bool check_str(const struct intern_str *s, uint32_t k, uint16_t owner, enum want
 	if (rc == POISON_REFCNT || st > INTERN_IMMORTAL_STATIC ||
 	    (st != INTERN_IMMORTAL_STATIC && st != INTERN_IMMORTAL &&
 	     (rc == 0 || rc >= REFCNT_SANE))) {
-		violation(V_DEAD, "%s: key %u: %p has count %#x state %u (%s): dead or freed",
-			  ctx, k, (const void *)s, rc, st, state_name(st));
+		violation(V_DEAD, "%s: key %u: %p has count %#x state %u (%s): dead or freed", ctx,
+			  k, (const void *)s, rc, st, state_name(st));
 		return false;
 	}
 	len = intern_str_len(s);
@@ -112,9 +113,8 @@ bool check_str(const struct intern_str *s, uint32_t k, uint16_t owner, enum want
 		bool poisoned = len == want_len && all_poison(data, len);
 
 		violation(poisoned ? V_DEAD : V_CONTENT,
-			  "%s: key %u: %p has length %zu (want %zu)%s%s", ctx, k,
-			  (const void *)s, len, want_len,
-			  len == want_len ? ", wrong bytes" : "",
+			  "%s: key %u: %p has length %zu (want %zu)%s%s", ctx, k, (const void *)s,
+			  len, want_len, len == want_len ? ", wrong bytes" : "",
 			  poisoned ? " all 0x6b: freed" : "");
 		return false;
 	}
@@ -122,8 +122,9 @@ bool check_str(const struct intern_str *s, uint32_t k, uint16_t owner, enum want
 	if ((want == WANT_INTERNED || want == WANT_IMMORTAL) && all_keys.kind[k] != KEY_DYNAMIC) {
 		/* Interning these bytes by any route yields the one object. */
 		if (s != all_keys.obj[k] || st != INTERN_IMMORTAL_STATIC) {
-			violation(V_STATE, "%s: key %u (%s): got %p state %s, want %p IMMORTAL_STATIC",
-				  ctx, k, all_keys.kind[k] == KEY_STATIC ? "static" : "singleton",
+			violation(V_STATE,
+				  "%s: key %u (%s): got %p state %s, want %p IMMORTAL_STATIC", ctx,
+				  k, all_keys.kind[k] == KEY_STATIC ? "static" : "singleton",
 				  (const void *)s, state_name(st), (const void *)all_keys.obj[k]);
 			return false;
 		}
@@ -133,20 +134,13 @@ bool check_str(const struct intern_str *s, uint32_t k, uint16_t owner, enum want
 	case WANT_FREED: /* a fresh string, or one whose interp was freed */
 		ok_state = st == INTERN_NOT_INTERNED;
 		break;
-	case WANT_ORPHAN:
-		ok_state = st == INTERN_NOT_INTERNED || st == INTERN_MORTAL;
-		break;
-	case WANT_IMMORTAL:
-		ok_state = st == INTERN_IMMORTAL;
-		break;
+	case WANT_ORPHAN: ok_state = st == INTERN_NOT_INTERNED || st == INTERN_MORTAL; break;
+	case WANT_IMMORTAL: ok_state = st == INTERN_IMMORTAL; break;
 	case WANT_INTERNED:
-	default:
-		ok_state = st == INTERN_MORTAL || st == INTERN_IMMORTAL;
-		break;
+	default: ok_state = st == INTERN_MORTAL || st == INTERN_IMMORTAL; break;
 	}
 	if (!ok_state) {
-		violation(V_STATE, "%s: key %u: %p is %s", ctx, k, (const void *)s,
-			  state_name(st));
+		violation(V_STATE, "%s: key %u: %p is %s", ctx, k, (const void *)s, state_name(st));
 		return false;
 	}
 	if (st != INTERN_NOT_INTERNED && owner) {

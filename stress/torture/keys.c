@@ -150,7 +150,8 @@ static int keys_random(struct dedup *d, uint64_t *rng)
 		return -1;
 	}
 	while (all_keys.n < target) {
-		uint32_t n = run_config.len_min + rng_below(rng, run_config.len_max - run_config.len_min + 1);
+		uint32_t n = run_config.len_min +
+			     rng_below(rng, run_config.len_max - run_config.len_min + 1);
 		bool binary = rng_below(rng, 8) == 0;
 		uint32_t before = all_keys.n;
 
@@ -173,7 +174,8 @@ static int keys_poison(struct dedup *d)
 	char buf[4096];
 
 	if (run_config.len_min + run_config.keys > sizeof(buf)) {
-		fprintf(stderr, "intern-stress: --poison-keys: keys up to %zu bytes\n", sizeof(buf));
+		fprintf(stderr, "intern-stress: --poison-keys: keys up to %zu bytes\n",
+			sizeof(buf));
 		return -1;
 	}
 	memset(buf, 'k', sizeof(buf));
@@ -209,7 +211,8 @@ static int keys_tokens(struct dedup *d)
 		if (tlen) {
 			if (n == cap) {
 				cap = cap ? cap * 2 : 65536;
-				all_keys.stream = xrealloc(all_keys.stream, cap * sizeof(*all_keys.stream));
+				all_keys.stream = xrealloc(all_keys.stream,
+							   cap * sizeof(*all_keys.stream));
 			}
 			if (all_keys.n + 1 > d->mask / 2) { /* keep the set half empty */
 				struct dedup bigger;
@@ -366,25 +369,29 @@ int keys_init(void)
 	all_keys.ident = calloc(all_keys.n, 1);
 	all_keys.is_int = calloc(all_keys.n, 1);
 	all_keys.ival = calloc(all_keys.n, sizeof(*all_keys.ival));
-	if (!all_keys.kind || !all_keys.imm_ok || !all_keys.obj || !all_keys.ident || !all_keys.is_int || !all_keys.ival) {
+	if (!all_keys.kind || !all_keys.imm_ok || !all_keys.obj || !all_keys.ident ||
+	    !all_keys.is_int || !all_keys.ival) {
 		perror("intern-stress");
 		exit(2);
 	}
 	for (uint32_t k = 0; k < all_keys.n; k++) {
 		/* Immortal-eligible by a hash of the bytes, not by rank, so the
 		 * hottest Zipf keys are not all eligible or all not. */
-		double u = (double)(fnv1a(key_data(k), all_keys.len[k]) >> 11) / (double)(1ull << 53);
+		double u = (double)(fnv1a(key_data(k), all_keys.len[k]) >> 11) /
+			   (double)(1ull << 53);
 
 		all_keys.imm_ok[k] = u < run_config.immortal_frac;
 		if (all_keys.len[k] <= 1) {
 			all_keys.kind[k] = KEY_SINGLETON;
-			all_keys.obj[k] = all_keys.len[k] ? intern_latin1((unsigned char)key_data(k)[0])
-					      : intern_empty();
+			all_keys.obj[k] = all_keys.len[k]
+						  ? intern_latin1((unsigned char)key_data(k)[0])
+						  : intern_empty();
 			all_keys.imm_ok[k] = 1;
 		}
 	}
 	for (unsigned i = 0; i < NSTATIC; i++) {
-		uint32_t k = dedup_put(&d, intern_str_data(st[i]), intern_str_len(st[i]), UINT32_MAX);
+		uint32_t k = dedup_put(&d, intern_str_data(st[i]), intern_str_len(st[i]),
+				       UINT32_MAX);
 
 		all_keys.kind[k] = KEY_STATIC;
 		all_keys.obj[k] = st[i];
@@ -449,7 +456,6 @@ uint32_t key_draw(uint64_t *rng, size_t *pos)
 			*pos = 0;
 		return all_keys.stream[*pos];
 	case DIST_UNIFORM:
-	default:
-		return rng_below(rng, all_keys.ndraw);
+	default: return rng_below(rng, all_keys.ndraw);
 	}
 }

@@ -229,8 +229,9 @@ static void shared_account(void)
 			uint64_t w = atomic_load(&t->slot[k]);
 
 			if (w >> 48)
-				violation(V_ACCOUNT, "harness: interp %u key %u still has %u holders",
-					  i, k, (unsigned)(w >> 48));
+				violation(V_ACCOUNT,
+					  "harness: interp %u key %u still has %u holders", i, k,
+					  (unsigned)(w >> 48));
 			if (atomic_load(&t->imm[k])) {
 				imm++;
 				bytes += all_keys.len[k] + 1u;
@@ -240,11 +241,12 @@ static void shared_account(void)
 			continue;
 		if (st.mortal || st.dying || st.immortal != imm || st.immortal_static != NSTATIC ||
 		    st.string_bytes != bytes)
-			violation(V_ACCOUNT,
-				  "interp %u after release: mortal %zu dying %zu immortal %zu static "
-				  "%zu string_bytes %zu; want 0 0 %zu %u %zu",
-				  i, st.mortal, st.dying, st.immortal, st.immortal_static,
-				  st.string_bytes, imm, NSTATIC, bytes);
+			violation(
+				V_ACCOUNT,
+				"interp %u after release: mortal %zu dying %zu immortal %zu static "
+				"%zu string_bytes %zu; want 0 0 %zu %u %zu",
+				i, st.mortal, st.dying, st.immortal, st.immortal_static,
+				st.string_bytes, imm, NSTATIC, bytes);
 		if (intern_interp_check(t->ip) != 0)
 			violation(V_ACCOUNT, "interp %u: intern_interp_check failed at the end", i);
 	}
@@ -273,8 +275,7 @@ static void progress_line(double t, uint64_t ops, uint64_t prev, double dt, unsi
 		for (unsigned i = 0; i < nthreads; i++)
 			enomem += workers[i].enomem; /* racy read; a progress figure */
 	fprintf(stderr,
-		"[%7.1fs] ops %10.3fM  rate %7.2f Mops/s  violations %" PRIu64 "%s%.0" PRIu64
-		"\n",
+		"[%7.1fs] ops %10.3fM  rate %7.2f Mops/s  violations %" PRIu64 "%s%.0" PRIu64 "\n",
 		t, (double)ops / 1e6, (double)(ops - prev) / dt / 1e6, violations_total(),
 		run_config.alloc_fail ? "  enomem ~" : "", run_config.alloc_fail ? enomem : 0);
 }
@@ -350,8 +351,8 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 				violation(V_STALL, "no operation completed for %.1f s (%s)",
 					  t - last_change, stopping ? "winding down" : "running");
 				fprintf(stderr,
-					"intern-stress: FAIL stall after %" PRIu64 " ops, seed=%" PRIu64
-					"\n",
+					"intern-stress: FAIL stall after %" PRIu64
+					" ops, seed=%" PRIu64 "\n",
 					ops, run_config.seed);
 				_exit(1);
 			}
@@ -364,15 +365,18 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 			}
 			if (storm && !stopping)
 				allocfail_storm_tick(&rng, t - t0);
-			if (run_config.check_every > 0 && !stopping && t - last_check >= run_config.check_every) {
+			if (run_config.check_every > 0 && !stopping &&
+			    t - last_check >= run_config.check_every) {
 				for (unsigned i = 0; i < run_config.interps; i++)
 					if (intern_interp_check(shared_interps[i].ip) != 0)
-						violation(V_ACCOUNT,
-							  "interp %u: intern_interp_check failed mid-run",
-							  i);
+						violation(
+							V_ACCOUNT,
+							"interp %u: intern_interp_check failed mid-run",
+							i);
 				last_check = t;
 			}
-			if (run_config.progress > 0 && !run_config.quiet && t - last_prog >= run_config.progress) {
+			if (run_config.progress > 0 && !run_config.quiet &&
+			    t - last_prog >= run_config.progress) {
 				progress_line(t - t0, ops, prog_total, t - last_prog, n);
 				prog_total = ops;
 				last_prog = t;
@@ -435,8 +439,9 @@ static void report_threads(unsigned n, const struct result *res, bool timed)
 		uint64_t o = atomic_load(&workers[i].ops);
 
 		if ((double)o < run_config.starve * res->mean)
-			violation(V_STARVE, "thread %u did %" PRIu64 " ops, %.1f%% of the mean %.0f",
-				  i, o, 100.0 * (double)o / res->mean, res->mean);
+			violation(V_STARVE,
+				  "thread %u did %" PRIu64 " ops, %.1f%% of the mean %.0f", i, o,
+				  100.0 * (double)o / res->mean, res->mean);
 	}
 }
 
@@ -448,8 +453,7 @@ static void workers_free(unsigned n)
 	workers = NULL;
 }
 
-int session(unsigned nthreads, uint64_t total, double duration, bool storm,
-	    struct result *res)
+int session(unsigned nthreads, uint64_t total, double duration, bool storm, struct result *res)
 {
 	unsigned n = nthreads ? nthreads : 1;
 	int rc;
@@ -479,51 +483,51 @@ int session(unsigned nthreads, uint64_t total, double duration, bool storm,
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: intern-stress [options]\n"
-"  -t, --threads N        worker threads (8)\n"
-"  -d, --duration SECS    run this long (default 5 s unless -n)\n"
-"  -n, --ops N            run N operations in all (split evenly over threads)\n"
-"  -i, --interps N        shared interpreters (2)\n"
-"  -k, --keys N           random key-set size (4096)\n"
-"      --dist D           uniform | zipf[:S] (S = 0.99 by default)\n"
-"      --tokens FILE      keys = the identifier tokens of FILE, drawn in file order\n"
-"      --len MIN:MAX      random key lengths (2:40)\n"
-"      --poison-keys      keys are runs of 'k' (the freed-string poison byte) of\n"
-"                         lengths MIN, MIN+1, ...: a lookup racing a free cannot\n"
-"                         tell poisoned bytes from its key\n"
-"      --mix SPEC         op weights, e.g. mortal=20,bytes=25,lookup=20,release=20\n"
-"                         ops: mortal immortal bytes lookup incref release reintern\n"
-"                         interp barrier inspect int auto (ops not named get 0)\n"
-"      --hold N           references held per thread, a power of two (64)\n"
-"      --immortal-frac F  fraction of keys intern_immortal may touch (0.0625)\n"
-"      --private PCT      %% of ops on the thread's private interp (5)\n"
-"      --recheck PCT      %% of acquired strings looked up again at once: a held\n"
-"                         string must be found, and be the same object (10)\n"
-"      --reborn PCT       after dropping what was likely a string's last reference,\n"
-"                         intern the same bytes again at once, PCT%% of the time (0)\n"
-"      --shards N         shards per shared interp (library default)\n"
-"      --seed N           random seed (default: from the clock; printed)\n"
-"      --progress SECS    progress line interval, 0 = none (1)\n"
-"      --check-every SECS intern_interp_check on shared interps while running (0.5)\n"
-"      --starve F         flag a thread below F x the mean ops (0.2)\n"
-"      --stall SECS       no progress this long is a violation (10)\n"
-"      --fail-fast        exit at the first violation, before the library can\n"
-"                         crash on what it broke: the line names the check\n"
-"      --profile NAME     churn: 8 poison keys of ~1000 bytes in one shard, 4 held\n"
-"                         per thread, all mortal, --reborn 100, inspections: what\n"
-"                         the busted variants are measured with.  Put it first:\n"
-"                         later options override it\n"
-"      --alloc-fail[=M]   allocation-failure injection: sweep (every k, then\n"
-"                         persistent, one thread), storm (threads, random faults),\n"
-"                         or both (default)\n"
-"  -q, --quiet            no progress or per-thread lines\n"
-"  -v, --verbose N        print the first N violations (20)\n"
-"exit status: 0 clean, 1 violations, 2 usage or setup error\n");
+		"usage: intern-stress [options]\n"
+		"  -t, --threads N        worker threads (8)\n"
+		"  -d, --duration SECS    run this long (default 5 s unless -n)\n"
+		"  -n, --ops N            run N operations in all (split evenly over threads)\n"
+		"  -i, --interps N        shared interpreters (2)\n"
+		"  -k, --keys N           random key-set size (4096)\n"
+		"      --dist D           uniform | zipf[:S] (S = 0.99 by default)\n"
+		"      --tokens FILE      keys = the identifier tokens of FILE, drawn in file order\n"
+		"      --len MIN:MAX      random key lengths (2:40)\n"
+		"      --poison-keys      keys are runs of 'k' (the freed-string poison byte) of\n"
+		"                         lengths MIN, MIN+1, ...: a lookup racing a free cannot\n"
+		"                         tell poisoned bytes from its key\n"
+		"      --mix SPEC         op weights, e.g. mortal=20,bytes=25,lookup=20,release=20\n"
+		"                         ops: mortal immortal bytes lookup incref release reintern\n"
+		"                         interp barrier inspect int auto (ops not named get 0)\n"
+		"      --hold N           references held per thread, a power of two (64)\n"
+		"      --immortal-frac F  fraction of keys intern_immortal may touch (0.0625)\n"
+		"      --private PCT      %% of ops on the thread's private interp (5)\n"
+		"      --recheck PCT      %% of acquired strings looked up again at once: a held\n"
+		"                         string must be found, and be the same object (10)\n"
+		"      --reborn PCT       after dropping what was likely a string's last reference,\n"
+		"                         intern the same bytes again at once, PCT%% of the time (0)\n"
+		"      --shards N         shards per shared interp (library default)\n"
+		"      --seed N           random seed (default: from the clock; printed)\n"
+		"      --progress SECS    progress line interval, 0 = none (1)\n"
+		"      --check-every SECS intern_interp_check on shared interps while running (0.5)\n"
+		"      --starve F         flag a thread below F x the mean ops (0.2)\n"
+		"      --stall SECS       no progress this long is a violation (10)\n"
+		"      --fail-fast        exit at the first violation, before the library can\n"
+		"                         crash on what it broke: the line names the check\n"
+		"      --profile NAME     churn: 8 poison keys of ~1000 bytes in one shard, 4 held\n"
+		"                         per thread, all mortal, --reborn 100, inspections: what\n"
+		"                         the busted variants are measured with.  Put it first:\n"
+		"                         later options override it\n"
+		"      --alloc-fail[=M]   allocation-failure injection: sweep (every k, then\n"
+		"                         persistent, one thread), storm (threads, random faults),\n"
+		"                         or both (default)\n"
+		"  -q, --quiet            no progress or per-thread lines\n"
+		"  -v, --verbose N        print the first N violations (20)\n"
+		"exit status: 0 clean, 1 violations, 2 usage or setup error\n");
 }
 
 static const char *const mix_names[OP__COUNT] = {
-	"mortal", "immortal", "bytes", "lookup", "incref", "release", "reintern", "interp",
-	"barrier", "inspect", "int", "auto",
+	"mortal",   "immortal", "bytes",   "lookup",  "incref", "release",
+	"reintern", "interp",   "barrier", "inspect", "int",    "auto",
 };
 
 static int parse_mix(const char *spec)
@@ -579,9 +583,25 @@ static void profile_churn(void)
 }
 
 enum {
-	O_DIST = 256, O_TOKENS, O_POISONKEYS, O_LEN, O_MIX, O_HOLD, O_IMMFRAC, O_PRIVATE, O_SHARDS, O_SEED,
-	O_RECHECK, O_REBORN, O_PROGRESS, O_CHECK, O_STARVE, O_STALL, O_FAILFAST,
-	O_PROFILE, O_ALLOCFAIL,
+	O_DIST = 256,
+	O_TOKENS,
+	O_POISONKEYS,
+	O_LEN,
+	O_MIX,
+	O_HOLD,
+	O_IMMFRAC,
+	O_PRIVATE,
+	O_SHARDS,
+	O_SEED,
+	O_RECHECK,
+	O_REBORN,
+	O_PROGRESS,
+	O_CHECK,
+	O_STARVE,
+	O_STALL,
+	O_FAILFAST,
+	O_PROFILE,
+	O_ALLOCFAIL,
 };
 
 static char alloc_fail_mode[16];
@@ -589,25 +609,34 @@ static char alloc_fail_mode[16];
 static int parse_options(int argc, char **argv, bool *have_seed)
 {
 	static const struct option opts[] = {
-		{ "threads", required_argument, 0, 't' },  { "duration", required_argument, 0, 'd' },
-		{ "ops", required_argument, 0, 'n' },      { "interps", required_argument, 0, 'i' },
-		{ "keys", required_argument, 0, 'k' },     { "dist", required_argument, 0, O_DIST },
-		{ "tokens", required_argument, 0, O_TOKENS }, { "len", required_argument, 0, O_LEN },
+		{ "threads", required_argument, 0, 't' },
+		{ "duration", required_argument, 0, 'd' },
+		{ "ops", required_argument, 0, 'n' },
+		{ "interps", required_argument, 0, 'i' },
+		{ "keys", required_argument, 0, 'k' },
+		{ "dist", required_argument, 0, O_DIST },
+		{ "tokens", required_argument, 0, O_TOKENS },
+		{ "len", required_argument, 0, O_LEN },
 		{ "poison-keys", no_argument, 0, O_POISONKEYS },
-		{ "mix", required_argument, 0, O_MIX },    { "hold", required_argument, 0, O_HOLD },
+		{ "mix", required_argument, 0, O_MIX },
+		{ "hold", required_argument, 0, O_HOLD },
 		{ "immortal-frac", required_argument, 0, O_IMMFRAC },
 		{ "private", required_argument, 0, O_PRIVATE },
 		{ "recheck", required_argument, 0, O_RECHECK },
 		{ "reborn", required_argument, 0, O_REBORN },
-		{ "shards", required_argument, 0, O_SHARDS }, { "seed", required_argument, 0, O_SEED },
+		{ "shards", required_argument, 0, O_SHARDS },
+		{ "seed", required_argument, 0, O_SEED },
 		{ "progress", required_argument, 0, O_PROGRESS },
 		{ "check-every", required_argument, 0, O_CHECK },
-		{ "starve", required_argument, 0, O_STARVE }, { "stall", required_argument, 0, O_STALL },
+		{ "starve", required_argument, 0, O_STARVE },
+		{ "stall", required_argument, 0, O_STALL },
 		{ "fail-fast", no_argument, 0, O_FAILFAST },
 		{ "profile", required_argument, 0, O_PROFILE },
 		{ "alloc-fail", optional_argument, 0, O_ALLOCFAIL },
-		{ "quiet", no_argument, 0, 'q' },          { "verbose", required_argument, 0, 'v' },
-		{ "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 },
+		{ "quiet", no_argument, 0, 'q' },
+		{ "verbose", required_argument, 0, 'v' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
 	};
 	bool keys_given = false;
 	int c;
@@ -618,7 +647,10 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 		case 'd': run_config.duration = strtod(optarg, NULL); break;
 		case 'n': run_config.ops = strtoull(optarg, NULL, 0); break;
 		case 'i': run_config.interps = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'k': run_config.keys = (uint32_t)strtoul(optarg, NULL, 0); keys_given = true; break;
+		case 'k':
+			run_config.keys = (uint32_t)strtoul(optarg, NULL, 0);
+			keys_given = true;
+			break;
 		case O_DIST:
 			if (!strcmp(optarg, "uniform")) {
 				run_config.dist = DIST_UNIFORM;
@@ -631,10 +663,14 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 				return -1;
 			}
 			break;
-		case O_TOKENS: run_config.tokens = optarg; run_config.dist = DIST_STREAM; break;
+		case O_TOKENS:
+			run_config.tokens = optarg;
+			run_config.dist = DIST_STREAM;
+			break;
 		case O_POISONKEYS: run_config.poison_keys = true; break;
 		case O_LEN:
-			if (sscanf(optarg, "%u:%u", &run_config.len_min, &run_config.len_max) != 2 ||
+			if (sscanf(optarg, "%u:%u", &run_config.len_min, &run_config.len_max) !=
+				    2 ||
 			    run_config.len_min > run_config.len_max) {
 				fprintf(stderr, "intern-stress: bad --len %s\n", optarg);
 				return -1;
@@ -650,7 +686,10 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 		case O_RECHECK: run_config.recheck_pct = (unsigned)strtoul(optarg, NULL, 0); break;
 		case O_REBORN: run_config.reborn_pct = (unsigned)strtoul(optarg, NULL, 0); break;
 		case O_SHARDS: run_config.shards = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_SEED: run_config.seed = strtoull(optarg, NULL, 0); *have_seed = true; break;
+		case O_SEED:
+			run_config.seed = strtoull(optarg, NULL, 0);
+			*have_seed = true;
+			break;
 		case O_PROGRESS: run_config.progress = strtod(optarg, NULL); break;
 		case O_CHECK: run_config.check_every = strtod(optarg, NULL); break;
 		case O_STARVE: run_config.starve = strtod(optarg, NULL); break;
@@ -682,8 +721,9 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 		run_config.keys = 128; /* a small set: repeated keys, hits as well as inserts */
 	if (!run_config.duration && !run_config.ops)
 		run_config.duration = 5;
-	if (run_config.threads < 1 || run_config.threads > 4096 || run_config.interps < 1 || run_config.interps > 1024 ||
-	    run_config.keys < 1 || !run_config.hold || (run_config.hold & (run_config.hold - 1)) || run_config.private_pct > 100 ||
+	if (run_config.threads < 1 || run_config.threads > 4096 || run_config.interps < 1 ||
+	    run_config.interps > 1024 || run_config.keys < 1 || !run_config.hold ||
+	    (run_config.hold & (run_config.hold - 1)) || run_config.private_pct > 100 ||
 	    run_config.recheck_pct > 100 || run_config.reborn_pct > 100) {
 		fprintf(stderr, "intern-stress: bad option value (see --help)\n");
 		return -1;
@@ -723,8 +763,8 @@ static void print_summary(const struct result *res, uint32_t nkeys, unsigned lon
 	       "lib-allocs=%lu deaths~%" PRIu64 " violations=%" PRIu64 " (%s) seed=%" PRIu64 "\n",
 	       v ? "FAIL" : "PASS", res->ops, res->elapsed,
 	       res->elapsed > 0 ? (double)res->ops / res->elapsed / 1e6 : 0.0, run_config.threads,
-	       run_config.interps, nkeys, res->ops ? res->min : 0, res->mean, res->max, extra, allocs,
-	       res->deaths, v, counts, run_config.seed);
+	       run_config.interps, nkeys, res->ops ? res->min : 0, res->mean, res->max, extra,
+	       allocs, res->deaths, v, counts, run_config.seed);
 }
 
 int main(int argc, char **argv)

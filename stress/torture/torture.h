@@ -49,36 +49,40 @@ enum op {
 	OP__COUNT,
 };
 
-enum dist { DIST_UNIFORM, DIST_ZIPF, DIST_STREAM };
+enum dist {
+	DIST_UNIFORM,
+	DIST_ZIPF,
+	DIST_STREAM
+};
 
 struct config {
 	unsigned threads;
-	double duration;          /* seconds; 0 = until ops are done */
-	uint64_t ops;             /* total operations; 0 = until duration */
-	unsigned interps;         /* shared interpreters */
-	uint32_t keys;            /* key-set size (random keys) */
+	double duration;  /* seconds; 0 = until ops are done */
+	uint64_t ops;     /* total operations; 0 = until duration */
+	unsigned interps; /* shared interpreters */
+	uint32_t keys;    /* key-set size (random keys) */
 	enum dist dist;
 	double zipf_s;
-	const char *tokens;       /* file whose tokens are the keys */
+	const char *tokens; /* file whose tokens are the keys */
 	uint32_t len_min, len_max;
-	bool poison_keys;         /* keys are runs of the poison byte 'k' */
+	bool poison_keys; /* keys are runs of the poison byte 'k' */
 	unsigned weights[OP__COUNT];
-	unsigned hold;            /* hand slots per thread, a power of two */
-	double immortal_frac;     /* fraction of keys intern_immortal may touch */
-	unsigned private_pct;     /* % of ops on the thread's private interp */
-	unsigned recheck_pct;     /* % of acquisitions looked up again at once */
-	unsigned reborn_pct;      /* % of likely deaths followed by a re-intern */
+	unsigned hold;        /* hand slots per thread, a power of two */
+	double immortal_frac; /* fraction of keys intern_immortal may touch */
+	unsigned private_pct; /* % of ops on the thread's private interp */
+	unsigned recheck_pct; /* % of acquisitions looked up again at once */
+	unsigned reborn_pct;  /* % of likely deaths followed by a re-intern */
 	unsigned shards;
 	uint64_t seed;
-	double progress;          /* seconds between progress lines; 0 = none */
-	double check_every;       /* seconds between mid-run intern_interp_check */
-	double starve;            /* a thread below starve * mean ops starves */
-	double stall;             /* seconds without progress = a stall */
+	double progress;    /* seconds between progress lines; 0 = none */
+	double check_every; /* seconds between mid-run intern_interp_check */
+	double starve;      /* a thread below starve * mean ops starves */
+	double stall;       /* seconds without progress = a stall */
 	bool fail_fast;
 	bool quiet;
-	unsigned verbose;         /* violation messages printed (then counted) */
+	unsigned verbose; /* violation messages printed (then counted) */
 	/* --alloc-fail */
-	bool alloc_fail;          /* ENOMEM is an allowed outcome */
+	bool alloc_fail; /* ENOMEM is an allowed outcome */
 };
 
 extern struct config run_config;
@@ -93,17 +97,17 @@ enum key_kind {
 
 struct keyset {
 	uint32_t n;
-	uint32_t ndraw;           /* uniform and Zipf draw keys [0, ndraw) */
-	uint32_t *off, *len;      /* bytes of key i: bytes + off[i], len[i] */
+	uint32_t ndraw;      /* uniform and Zipf draw keys [0, ndraw) */
+	uint32_t *off, *len; /* bytes of key i: bytes + off[i], len[i] */
 	char *bytes;
-	uint8_t *kind;            /* enum key_kind */
-	uint8_t *imm_ok;          /* intern_immortal may be used on it */
-	uint8_t *ident;           /* intern_auto interns it */
-	uint8_t *is_int;          /* canonical decimal text of ival[k] */
+	uint8_t *kind;   /* enum key_kind */
+	uint8_t *imm_ok; /* intern_immortal may be used on it */
+	uint8_t *ident;  /* intern_auto interns it */
+	uint8_t *is_int; /* canonical decimal text of ival[k] */
 	long long *ival;
-	struct intern_str **obj;  /* the static object or singleton, else NULL */
-	double *cdf;              /* DIST_ZIPF */
-	uint32_t *stream;         /* DIST_STREAM: the file's tokens, in order */
+	struct intern_str **obj; /* the static object or singleton, else NULL */
+	double *cdf;             /* DIST_ZIPF */
+	uint32_t *stream;        /* DIST_STREAM: the file's tokens, in order */
 	size_t nstream;
 };
 
@@ -114,7 +118,10 @@ extern struct intern_str *static_obj[NSTATIC];
 
 int keys_init(void);
 void keys_fini(void);
-static inline const char *key_data(uint32_t k) { return all_keys.bytes + all_keys.off[k]; }
+static inline const char *key_data(uint32_t k)
+{
+	return all_keys.bytes + all_keys.off[k];
+}
 
 /* Draw a key; `pos` is the thread's position in the token stream. */
 uint32_t key_draw(uint64_t *rng, size_t *pos);
@@ -150,9 +157,9 @@ static inline uint32_t rng_below(uint64_t *s, uint32_t n)
  */
 struct tinterp {
 	struct intern_interp *ip;
-	uint16_t owner;           /* ob_owner of its strings */
-	_Atomic uint64_t *slot;   /* [all_keys.n] */
-	_Atomic uint8_t *imm;     /* [all_keys.n]: made immortal here by the harness */
+	uint16_t owner;         /* ob_owner of its strings */
+	_Atomic uint64_t *slot; /* [all_keys.n] */
+	_Atomic uint8_t *imm;   /* [all_keys.n]: made immortal here by the harness */
 };
 
 extern struct tinterp *shared_interps;
@@ -221,19 +228,19 @@ struct worker {
 	unsigned id;
 	pthread_t thread;
 	uint64_t rng;
-	size_t pos;                 /* token stream position */
-	uint64_t quota;             /* ops to run; UINT64_MAX = until stopped */
-	pthread_barrier_t *start;   /* all workers start at once */
-	struct held *hand;          /* [run_config.hold], direct-mapped by (where, key) */
+	size_t pos;               /* token stream position */
+	uint64_t quota;           /* ops to run; UINT64_MAX = until stopped */
+	pthread_barrier_t *start; /* all workers start at once */
+	struct held *hand;        /* [run_config.hold], direct-mapped by (where, key) */
 	/* the private interp: used by this thread only */
 	struct intern_interp *pip;
 	uint16_t powner;
-	uint8_t *pimm;              /* bitmap: keys made immortal in pip */
+	uint8_t *pimm; /* bitmap: keys made immortal in pip */
 	uint32_t pimm_count;
 	uint64_t op_count[OP__COUNT];
-	uint64_t enomem;            /* clean ENOMEM failures (alloc-fail mode) */
+	uint64_t enomem; /* clean ENOMEM failures (alloc-fail mode) */
 	uint64_t churns;
-	uint64_t deaths;            /* last holder dropped a mortal string */
+	uint64_t deaths; /* last holder dropped a mortal string */
 	_Atomic uint64_t ops __attribute__((aligned(64)));
 	_Atomic int done;
 } __attribute__((aligned(64)));
@@ -275,8 +282,7 @@ struct result {
  * the main thread injects allocation failures meanwhile.  Returns 0, or
  * -ENOMEM when the setup failed cleanly under fault injection.
  */
-int session(unsigned nthreads, uint64_t total, double duration, bool storm,
-	    struct result *res);
+int session(unsigned nthreads, uint64_t total, double duration, bool storm, struct result *res);
 
 /* ---- misc ---------------------------------------------------------------- */
 

@@ -42,9 +42,9 @@ struct worker *workers;
 atomic_bool stop_workers;
 
 static const char *const op_name[OP__COUNT] = {
-	"intern_mortal", "intern_immortal", "intern_bytes", "intern_lookup", "incref",
-	"release",       "reintern",        "interp_churn", "intern_barrier",
-	"inspect",       "intern_int",      "intern_auto",
+	"intern_mortal",  "intern_immortal", "intern_bytes", "intern_lookup",
+	"incref",         "release",         "reintern",     "interp_churn",
+	"intern_barrier", "inspect",         "intern_int",   "intern_auto",
 };
 
 /* ---- orphans ---------------------------------------------------------------- */
@@ -160,7 +160,9 @@ static bool slot_unregister(unsigned where, uint32_t k)
 {
 	/* Release: ordered before the decref that may free the string. */
 	return atomic_fetch_sub_explicit(&shared_interps[where].slot[k], SLOT_ONE,
-					 memory_order_release) >> 48 == 1;
+					 memory_order_release) >>
+		       48 ==
+	       1;
 }
 
 /* ---- the hand --------------------------------------------------------------- */
@@ -247,8 +249,7 @@ static void drop(struct worker *w, struct held *h, const char *ctx, bool may_reb
 }
 
 /* Put a new reference to key k of `where` (already checked) in the hand. */
-static void put(struct worker *w, unsigned where, uint32_t k, struct intern_str *s,
-		const char *ctx)
+static void put(struct worker *w, unsigned where, uint32_t k, struct intern_str *s, const char *ctx)
 {
 	struct held *h = hand_slot(w, where, k);
 	unsigned flags = intern_str_state(s) == INTERN_IMMORTAL ? HELD_IMMORTAL : 0;
@@ -256,9 +257,9 @@ static void put(struct worker *w, unsigned where, uint32_t k, struct intern_str 
 
 	if (holds(h, where, k)) {
 		if (h->s != s) {
-			violation(V_UNIQUE, "%s: interp %s key %u: got %p while this thread holds %p",
-				  ctx, where_name(where, wb, sizeof(wb)), k, (void *)s,
-				  (void *)h->s);
+			violation(V_UNIQUE,
+				  "%s: interp %s key %u: got %p while this thread holds %p", ctx,
+				  where_name(where, wb, sizeof(wb)), k, (void *)s, (void *)h->s);
 			return; /* leak both: one of them is an impostor */
 		}
 		h->registered |= flags;
@@ -276,8 +277,9 @@ static void put(struct worker *w, unsigned where, uint32_t k, struct intern_str 
 			return;
 		flags |= HELD_REGISTERED;
 	}
-	*h = (struct held){ .s = s, .key = k, .where = (uint16_t)where, .nref = 1,
-			    .registered = (uint8_t)flags };
+	*h = (struct held){
+		.s = s, .key = k, .where = (uint16_t)where, .nref = 1, .registered = (uint8_t)flags
+	};
 	recheck(w, where, k, s);
 }
 
@@ -482,8 +484,9 @@ static void op_reintern(struct worker *w)
 	if (!check_str(s, k, owner_of(w, where), WANT_INTERNED, "reintern"))
 		return;
 	if (where == from && s != before) {
-		violation(V_UNIQUE, "reintern: key %u: canonical %p replaced by %p in its own interp",
-			  k, (void *)before, (void *)s);
+		violation(V_UNIQUE,
+			  "reintern: key %u: canonical %p replaced by %p in its own interp", k,
+			  (void *)before, (void *)s);
 		return;
 	}
 	put(w, where, k, s, "reintern");
@@ -499,10 +502,10 @@ static void op_inspect(struct worker *w)
 
 	if (rng_below(&w->rng, 2)) {
 		if (intern_interp_check(shared_interps[where].ip) != 0)
-			violation(V_ACCOUNT, "interp %u: intern_interp_check failed mid-run (thread %u)",
+			violation(V_ACCOUNT,
+				  "interp %u: intern_interp_check failed mid-run (thread %u)",
 				  where, w->id);
-	} else if (stats_of(shared_interps[where].ip, &st) == 0 &&
-		   st.immortal_static != NSTATIC) {
+	} else if (stats_of(shared_interps[where].ip, &st) == 0 && st.immortal_static != NSTATIC) {
 		violation(V_ACCOUNT, "interp %u: %zu static entries mid-run, want %u", where,
 			  st.immortal_static, NSTATIC);
 	}
@@ -643,27 +646,16 @@ static void do_op(struct worker *w, enum op op)
 		else
 			op_intern(w, where, k, op == OP_IMMORTAL && all_keys.imm_ok[k]);
 		break;
-	case OP_INCREF:
-		op_incref(w);
-		break;
-	case OP_RELEASE:
-		op_release(w);
-		break;
-	case OP_REINTERN:
-		op_reintern(w);
-		break;
+	case OP_INCREF: op_incref(w); break;
+	case OP_RELEASE: op_release(w); break;
+	case OP_REINTERN: op_reintern(w); break;
 	case OP_INTERP:
 		private_retire(w, false);
 		private_create(w);
 		break;
-	case OP_BARRIER:
-		intern_barrier();
-		break;
-	case OP_INSPECT:
-		op_inspect(w);
-		break;
-	case OP__COUNT:
-		break;
+	case OP_BARRIER: intern_barrier(); break;
+	case OP_INSPECT: op_inspect(w); break;
+	case OP__COUNT: break;
 	}
 }
 

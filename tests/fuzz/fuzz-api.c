@@ -50,18 +50,32 @@ int intern__table_reseed(struct intern_interp *interp, unsigned k);
 #define NSTATIC 64
 
 enum {
-	OP_BYTES, OP_LOOKUP, OP_NEW, OP_MORTAL, OP_IMMORTAL, OP_STATIC, OP_STATIC_NEW,
-	OP_DECREF, OP_INCREF, OP_AUTO, OP_INT, OP_CHECK, OP_RECREATE, OP_STALE,
-	OP_VERIFY, OP_RESEED, OP_COUNT
+	OP_BYTES,
+	OP_LOOKUP,
+	OP_NEW,
+	OP_MORTAL,
+	OP_IMMORTAL,
+	OP_STATIC,
+	OP_STATIC_NEW,
+	OP_DECREF,
+	OP_INCREF,
+	OP_AUTO,
+	OP_INT,
+	OP_CHECK,
+	OP_RECREATE,
+	OP_STALE,
+	OP_VERIFY,
+	OP_RESEED,
+	OP_COUNT
 };
 
 struct obj {
 	struct intern_str *p;
 	char bytes[KEYMAX + 1];
 	size_t len;
-	int state;     /* enum intern_state */
-	int owner;     /* 0, 1, or -1 */
-	int refs;      /* counted references held (dynamic, < IMMORTAL) */
+	int state; /* enum intern_state */
+	int owner; /* 0, 1, or -1 */
+	int refs;  /* counted references held (dynamic, < IMMORTAL) */
 	bool is_static;
 	bool alive;
 	bool filed[2]; /* statics: filed in interpreter 0 / 1 */
@@ -89,17 +103,17 @@ static struct {
 	unsigned long op_no;
 } m;
 
-#define FAIL(...)                                                               \
-	do {                                                                    \
-		fprintf(stderr, "fuzz-api: op %lu: ", m.op_no);                 \
-		fprintf(stderr, __VA_ARGS__);                                   \
-		fputc('\n', stderr);                                            \
-		abort();                                                        \
+#define FAIL(...)                                               \
+	do {                                                    \
+		fprintf(stderr, "fuzz-api: op %lu: ", m.op_no); \
+		fprintf(stderr, __VA_ARGS__);                   \
+		fputc('\n', stderr);                            \
+		abort();                                        \
 	} while (0)
-#define CHECK(cond)                                                             \
-	do {                                                                    \
-		if (!(cond))                                                    \
-			FAIL("%s:%d: %s", __FILE__, __LINE__, #cond);           \
+#define CHECK(cond)                                                   \
+	do {                                                          \
+		if (!(cond))                                          \
+			FAIL("%s:%d: %s", __FILE__, __LINE__, #cond); \
 	} while (0)
 
 /* ---- input ------------------------------------------------------------- */
@@ -188,7 +202,7 @@ static int canon(int i, const char *b, size_t len)
 			continue;
 		if (x->is_static ? x->filed[i]
 				 : x->owner == i && (x->state == INTERN_MORTAL ||
-						      x->state == INTERN_IMMORTAL))
+						     x->state == INTERN_IMMORTAL))
 			return o;
 	}
 	return -1;
@@ -236,7 +250,7 @@ static int new_obj(struct intern_str *p, const char *b, size_t len, int state, i
 
 	if (m.nobj == MAXOBJ)
 		FAIL("model full"); /* not reached: run() stops first */
-	CHECK(find_ptr(p) < 0); /* a new object is no live object */
+	CHECK(find_ptr(p) < 0);     /* a new object is no live object */
 	x = &m.objs[m.nobj];
 	memset(x, 0, sizeof(*x));
 	x->p = p;
@@ -622,9 +636,9 @@ static void op_check(int i)
 	if (st.mortal != mortal || st.immortal != immortal || st.immortal_static != statics ||
 	    st.dying != 0 || st.quota_mortal != qn || st.quota_mortal_bytes != qb)
 		FAIL("stats of %d: mortal %zu/%zu immortal %zu/%zu static %zu/%zu dying %zu "
-		     "quota %zu/%zu bytes %zu/%zu", i, st.mortal, mortal, st.immortal, immortal,
-		     st.immortal_static, statics, st.dying, st.quota_mortal, qn,
-		     st.quota_mortal_bytes, qb);
+		     "quota %zu/%zu bytes %zu/%zu",
+		     i, st.mortal, mortal, st.immortal, immortal, st.immortal_static, statics,
+		     st.dying, st.quota_mortal, qn, st.quota_mortal_bytes, qb);
 }
 
 static void op_verify(void)
@@ -649,12 +663,15 @@ static void make_config(int i, uint8_t b)
 	struct intern_config *c = &m.config[i];
 
 	intern_config_init(c);
-	c->shards = 1u << (b & 3);               /* 1..8 */
-	c->auto_intern_max_len = (b >> 2) & 7;   /* 0: the default */
+	c->shards = 1u << (b & 3);             /* 1..8 */
+	c->auto_intern_max_len = (b >> 2) & 7; /* 0: the default */
 	switch (b >> 5) {
 	case 1: c->max_mortal = 1 + (b & 3); break;
 	case 2: c->max_mortal_bytes = 8 + 4 * (b & 7); break;
-	case 3: c->max_mortal = 4; c->max_mortal_bytes = 24; break;
+	case 3:
+		c->max_mortal = 4;
+		c->max_mortal_bytes = 24;
+		break;
 	default: break;
 	}
 }
