@@ -166,6 +166,20 @@ static const char usage[] =
 	"\n"
 	"Environment: INTERN_HASH_SEED fixes the hash key for repeatable runs.\n";
 
+/* A bad command line: say what, show the usage, exit 2 (never abort). */
+void bench_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("intern-bench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n\n%s", usage);
+	exit(2);
+}
+
 static unsigned count_cpus(void)
 {
 	cpu_set_t set;
@@ -184,7 +198,7 @@ static unsigned long parse_ulong(const char *opt, const char *s, unsigned long m
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (errno || end == s || *end || v < min || v > max)
-		bench_die("%s: expected a number in [%lu, %lu], got \"%s\"", opt, min, max, s);
+		bench_usage_error("%s: expected a number in [%lu, %lu], got \"%s\"", opt, min, max, s);
 	return v;
 }
 
@@ -206,12 +220,12 @@ static void threads_list(struct bench_options *o, const char *s)
 	o->nthreads = 0;
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (o->nthreads == BENCH_MAX_THREADS_LIST)
-			bench_die("--threads: at most %d counts", BENCH_MAX_THREADS_LIST);
+			bench_usage_error("--threads: at most %d counts", BENCH_MAX_THREADS_LIST);
 		o->threads[o->nthreads++] = (unsigned)parse_ulong("--threads", tok, 1, 1024);
 	}
 	free(copy);
 	if (o->nthreads == 0)
-		bench_die("--threads: empty list");
+		bench_usage_error("--threads: empty list");
 }
 
 static void set_mode(struct bench_options *o, bool full)
@@ -278,10 +292,10 @@ static void parse_options(struct bench_options *o, int argc, char **argv)
 			while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
 				o->token_paths[o->ntoken_paths++] = argv[++i];
 			if (o->ntoken_paths == 0)
-				bench_die("--tokens: name at least one file or directory");
+				bench_usage_error("--tokens: name at least one file or directory");
 			continue;
 		} else if (!v) {
-			bench_die("%s: missing value, or unknown option (see --help)", a);
+			bench_usage_error("%s: %s", a, a[0] == '-' ? "missing value, or unknown option" : "unexpected argument");
 		} else if (!strcmp(a, "--threads")) {
 			threads = v;
 		} else if (!strcmp(a, "--max-threads")) {
@@ -296,7 +310,7 @@ static void parse_options(struct bench_options *o, int argc, char **argv)
 
 			slice = strtod(v, &end);
 			if (*end || !(slice > 0 && slice <= 60))
-				bench_die("--time: expected seconds in (0, 60], got \"%s\"", v);
+				bench_usage_error("--time: expected seconds in (0, 60], got \"%s\"", v);
 		} else if (!strcmp(a, "--tokens-max")) {
 			o->tokens_max = parse_ulong(a, v, 1, 1UL << 30);
 		} else if (!strcmp(a, "--workloads")) {
@@ -318,7 +332,7 @@ static void parse_options(struct bench_options *o, int argc, char **argv)
 		} else if (!strcmp(a, "--plots")) {
 			o->plots_dir = v;
 		} else {
-			bench_die("unknown option %s (see --help)", a);
+			bench_usage_error("unknown option %s", a);
 		}
 		if (takes)
 			i++;
@@ -365,7 +379,7 @@ static size_t select_impls(const struct bench_options *o, const struct bench_imp
 		if (bench_in_list(o->only_impls, all_impls[i]->name))
 			out[n++] = all_impls[i];
 	if (n == 0)
-		bench_die("--impls selected nothing");
+		bench_usage_error("--impls selected nothing");
 	return n;
 }
 

@@ -306,6 +306,8 @@ int bench_report_write(const struct bench_report *r);
  * ------------------------------------------------------------------------- */
 
 __attribute__((noreturn, format(printf, 1, 2))) void bench_die(const char *fmt, ...);
+/* A bad command line: the message and the usage on stderr, exit status 2. */
+__attribute__((noreturn, format(printf, 1, 2))) void bench_usage_error(const char *fmt, ...);
 void *bench_xmalloc(size_t n);
 void *bench_xcalloc(size_t n, size_t size);
 void *bench_xrealloc(void *p, size_t n);

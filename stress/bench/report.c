@@ -602,7 +602,7 @@ static int write_plots(const struct bench_report *r)
 	int failed = 0;
 
 	if (strchr(dir, '\'') || strchr(dir, '"'))
-		bench_die("--plots: quotes in the directory name are not supported");
+		bench_usage_error("--plots: quotes in the directory name are not supported");
 	mkdir_p(dir);
 	if (gnuplot && system("gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1") != 0)
 		term = "png size 960,600";

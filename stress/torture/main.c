@@ -526,6 +526,40 @@ static const char *const mix_names[OP__COUNT] = {
 	"barrier", "inspect", "int", "auto",
 };
 
+/*
+ * Option values: the whole argument must be a number (no sign for counts;
+ * a duration or fraction in [0, 1e9]).  A bad one is reported and marks
+ * the command line bad, so the run never starts on a value strtoul()
+ * would have read as 0 or as a huge count.
+ */
+static bool opt_bad;
+
+static unsigned long long opt_ull(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || strchr(s, '-')) {
+		fprintf(stderr, "intern-stress: not a count: '%s'\n", s);
+		opt_bad = true;
+	}
+	return v;
+}
+
+static double opt_double(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !(v >= 0 && v <= 1e9)) {
+		fprintf(stderr, "intern-stress: not a number in [0, 1e9]: '%s'\n", s);
+		opt_bad = true;
+	}
+	return v;
+}
+
 static int parse_mix(const char *spec)
 {
 	char *copy = strdup(spec), *save = NULL;
@@ -543,7 +577,7 @@ static int parse_mix(const char *spec)
 				break;
 		if (o == OP__COUNT)
 			goto bad;
-		cfg.weights[o] = (unsigned)strtoul(eq + 1, NULL, 10);
+		cfg.weights[o] = (unsigned)opt_ull(eq + 1);
 	}
 	free(copy);
 	return 0;
@@ -614,18 +648,18 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 
 	while ((c = getopt_long(argc, argv, "t:d:n:i:k:qv:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': cfg.threads = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'd': cfg.duration = strtod(optarg, NULL); break;
-		case 'n': cfg.ops = strtoull(optarg, NULL, 0); break;
-		case 'i': cfg.interps = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'k': cfg.keys = (uint32_t)strtoul(optarg, NULL, 0); keys_given = true; break;
+		case 't': cfg.threads = (unsigned)opt_ull(optarg); break;
+		case 'd': cfg.duration = opt_double(optarg); break;
+		case 'n': cfg.ops = opt_ull(optarg); break;
+		case 'i': cfg.interps = (unsigned)opt_ull(optarg); break;
+		case 'k': cfg.keys = (uint32_t)opt_ull(optarg); keys_given = true; break;
 		case O_DIST:
 			if (!strcmp(optarg, "uniform")) {
 				cfg.dist = DIST_UNIFORM;
 			} else if (!strncmp(optarg, "zipf", 4)) {
 				cfg.dist = DIST_ZIPF;
 				if (optarg[4] == ':')
-					cfg.zipf_s = strtod(optarg + 5, NULL);
+					cfg.zipf_s = opt_double(optarg + 5);
 			} else {
 				fprintf(stderr, "intern-stress: bad --dist %s\n", optarg);
 				return -1;
@@ -644,17 +678,17 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 			if (parse_mix(optarg))
 				return -1;
 			break;
-		case O_HOLD: cfg.hold = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_IMMFRAC: cfg.immortal_frac = strtod(optarg, NULL); break;
-		case O_PRIVATE: cfg.private_pct = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_RECHECK: cfg.recheck_pct = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_REBORN: cfg.reborn_pct = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_SHARDS: cfg.shards = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_SEED: cfg.seed = strtoull(optarg, NULL, 0); *have_seed = true; break;
-		case O_PROGRESS: cfg.progress = strtod(optarg, NULL); break;
-		case O_CHECK: cfg.check_every = strtod(optarg, NULL); break;
-		case O_STARVE: cfg.starve = strtod(optarg, NULL); break;
-		case O_STALL: cfg.stall = strtod(optarg, NULL); break;
+		case O_HOLD: cfg.hold = (unsigned)opt_ull(optarg); break;
+		case O_IMMFRAC: cfg.immortal_frac = opt_double(optarg); break;
+		case O_PRIVATE: cfg.private_pct = (unsigned)opt_ull(optarg); break;
+		case O_RECHECK: cfg.recheck_pct = (unsigned)opt_ull(optarg); break;
+		case O_REBORN: cfg.reborn_pct = (unsigned)opt_ull(optarg); break;
+		case O_SHARDS: cfg.shards = (unsigned)opt_ull(optarg); break;
+		case O_SEED: cfg.seed = opt_ull(optarg); *have_seed = true; break;
+		case O_PROGRESS: cfg.progress = opt_double(optarg); break;
+		case O_CHECK: cfg.check_every = opt_double(optarg); break;
+		case O_STARVE: cfg.starve = opt_double(optarg); break;
+		case O_STALL: cfg.stall = opt_double(optarg); break;
 		case O_FAILFAST: cfg.fail_fast = true; break;
 		case O_PROFILE:
 			if (strcmp(optarg, "churn")) {
@@ -669,11 +703,13 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 				 optarg ? optarg : "both");
 			break;
 		case 'q': cfg.quiet = true; break;
-		case 'v': cfg.verbose = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'v': cfg.verbose = (unsigned)opt_ull(optarg); break;
 		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		default: return -1; /* getopt said what */
 		}
 	}
+	if (opt_bad)
+		return -1;
 	if (optind < argc) {
 		fprintf(stderr, "intern-stress: unexpected argument %s\n", argv[optind]);
 		return -1;
@@ -736,8 +772,10 @@ int main(int argc, char **argv)
 	uint32_t nkeys;
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	if (parse_options(argc, argv, &have_seed))
+	if (parse_options(argc, argv, &have_seed)) {
+		usage(stderr);
 		return 2;
+	}
 	if (!have_seed)
 		cfg.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	if (keys_init())
