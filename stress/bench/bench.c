@@ -688,18 +688,38 @@ struct progress {
 	bool tty;
 };
 
+/* Seconds left, from the pace so far (0 before the first measurement). */
+static double progress_left(const struct progress *pg)
+{
+	double spent = (double)(bench_now_ns() - pg->t_begin) / 1e9;
+
+	return pg->done ? spent / (double)pg->done * (double)(pg->total - pg->done) : 0;
+}
+
+/* On a terminal: one line, rewritten before every measurement. */
 static void progress_show(struct progress *pg, const struct bench_workload *w,
 			  const struct bench_impl *impl, unsigned threads, unsigned rep,
 			  unsigned reps)
 {
-	double spent = (double)(bench_now_ns() - pg->t_begin) / 1e9;
-	double left = pg->done ? spent / (double)pg->done * (double)(pg->total - pg->done) : 0;
-
 	if (!pg->tty)
 		return;
 	fprintf(stderr, "\r\033[K[%zu/%zu] %-10s %-16s %3u thr  rep %u/%u  %4.0f s left",
-		pg->done + 1, pg->total, w->name, impl->name, threads, rep + 1, reps, left);
+		pg->done + 1, pg->total, w->name, impl->name, threads, rep + 1, reps,
+		progress_left(pg));
 	fflush(stderr);
+}
+
+/* Into a log or a pipe: a line as each workload starts. */
+static void progress_workload(const struct progress *pg, const struct bench_workload *w,
+			      size_t wi, size_t nworkloads)
+{
+	if (pg->tty)
+		return;
+	fprintf(stderr, "intern-bench: workload %zu of %zu, %s: %zu of %zu measurements done",
+		wi + 1, nworkloads, w->name, pg->done, pg->total);
+	if (pg->done)
+		fprintf(stderr, ", about %.0f s left", progress_left(pg));
+	fputc('\n', stderr);
 }
 
 /* ---------------------------------------------------------------------------
@@ -837,8 +857,7 @@ static void run_workload(const struct bench_options *o, struct bench_report *rep
 	struct run *runs = bench_xcalloc(n, sizeof(*runs));
 	struct table *tables = bench_xcalloc(n, sizeof(*tables));
 
-	if (!pg->tty)
-		fprintf(stderr, "%s ...\n", w->name);
+	progress_workload(pg, w, wi, rep->nworkloads);
 	for (size_t ii = 0; ii < n; ii++) {
 		if (rep->skip_reason[wi * n + ii]) {
 			for (unsigned ti = 0; ti < o->nthreads; ti++)
@@ -970,6 +989,9 @@ int main(int argc, char **argv)
 
 	pg.tty = isatty(STDERR_FILENO);
 	pg.t_begin = bench_now_ns();
+	fprintf(stderr, "intern-bench: %zu workloads, %zu rows, %zu measurements of %.3g s "
+		"each (plus building each table): at least %.0f s\n", rep.nworkloads, rep.nimpls,
+		pg.total, opt.slice_s, (double)(pg.total + opt.nthreads * opt.reps) * opt.slice_s);
 	rep.machine = bench_xcalloc(opt.nthreads, sizeof(*rep.machine));
 	rep.retry_s_left = (double)(pg.total + opt.nthreads * opt.reps) * opt.slice_s / 4;
 	calibrate(&opt, &rep, &workloads[0]);

@@ -189,7 +189,7 @@ void bench_set_free(struct bench_set *set);
  * through a table that published it (release/acquire there), and the
  * count is the only field written after publication.  What it prevents:
  * reviving an entry whose releaser already decided to free it
- * (RUSTSEC-2020-0017, ANCHORS.md).
+ * (RUSTSEC-2020-0017).
  */
 static inline bool bench_ref_get_unless_zero(_Atomic uint32_t *count)
 {
