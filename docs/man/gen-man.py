@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Generate libintern's man pages from include/intern.h.
 
-    gen-man.py --list HEADER                   the pages it would write
-    gen-man.py --version V --outdir DIR HEADER write them
+    gen-man.py --list HEADER...                   the pages it would write
+    gen-man.py --version V --outdir DIR HEADER... write them
 
 The header is the one source: its opening comment becomes intern(7), and
 each section between two banner comments
@@ -261,7 +261,8 @@ def plan(sections):
 
 def main(argv):
     ap = argparse.ArgumentParser(description="Generate libintern's man pages from intern.h.")
-    ap.add_argument("header")
+    ap.add_argument("headers", nargs="+", metavar="HEADER",
+                    help="intern.h first (its opening comment is intern(7)), then any other")
     ap.add_argument("--list", action="store_true", help="print the file names, write nothing")
     ap.add_argument("--outdir", help="where to write the pages")
     ap.add_argument("--version", default="", help="the library version for the page footers")
@@ -269,8 +270,12 @@ def main(argv):
     if not args.list and not args.outdir:
         ap.error("give --outdir DIR or --list")
 
-    with open(args.header, encoding="utf-8") as f:
-        intro, sections = parse_header(f.read())
+    intro, sections = None, []
+    for path in args.headers:
+        with open(path, encoding="utf-8") as f:
+            opening, more = parse_header(f.read())
+        intro = intro or opening
+        sections += more
     files, pages = plan(sections)
     names = [f[0] for f in files]
     dups = {n for n in names if names.count(n) > 1}
