@@ -6,6 +6,7 @@
 # warning.
 . "$(dirname "$0")/common.sh"
 nm=$1 lib=$2 pages=$3
+command -v groff >/dev/null 2>&1 || { echo "groff not installed: skipped"; exit 77; }
 work_dir
 mkdir -p "$tmp/man/man3" "$tmp/man/man7"
 cp "$pages"/*.3 "$tmp/man/man3/"
