@@ -39,4 +39,13 @@ if ldd "$tmp/app-static" | grep -q libintern; then
 	fail "static consumer loads libintern.so"
 fi
 "$tmp/app-static" || fail "static consumer"
+# Fully static too, where the system has every archive (Debian's liburcu-dev
+# and libck-dev ship them).
+# shellcheck disable=SC2086
+if "$@" -static -o "$tmp/app-allstatic" "$tmp/app.c" $sflags 2>"$tmp/allstatic.err"; then
+	"$tmp/app-allstatic" || fail "fully static consumer"
+else
+	echo "fully static link not possible here:"
+	cat "$tmp/allstatic.err"
+fi
 echo "pkg-config: shared and static consumers build and run from libintern.pc alone"
