@@ -71,9 +71,40 @@ extern "C" {
 #define INTERN_EXPORT __attribute__((visibility("default")))
 #endif
 
+/* ---------------------------------------------------------------------------
+ * Version
+ * ------------------------------------------------------------------------- */
+
+/*
+ * The version of this header, as major.minor.micro; the build checks that it
+ * equals meson.build's project version.  INTERN_VERSION_NUMBER packs it into
+ * one integer for #if (0x00MMmmuu: 0.1.0 is 0x000100).  Within one major
+ * version (one soname, libintern.so.0) the ABI only grows; while the major
+ * version is 0, a minor version may also change the API (README.md,
+ * "Versions and stability").
+ */
 #define INTERN_VERSION_MAJOR 0
 #define INTERN_VERSION_MINOR 1
 #define INTERN_VERSION_MICRO 0
+#define INTERN_VERSION_NUMBER                                                 \
+	((INTERN_VERSION_MAJOR << 16) | (INTERN_VERSION_MINOR << 8) |         \
+	 INTERN_VERSION_MICRO)
+
+/*
+ * The version of the library loaded at run time, which may be newer than the
+ * header the application was compiled with: "0.1.0" (a static string).
+ * Returns a borrowed pointer, valid for the life of the process; never fails.
+ * Thread-safe, no synchronization at all.
+ */
+INTERN_EXPORT const char *intern_version(void);
+
+/*
+ * The same version packed as INTERN_VERSION_NUMBER is, for comparing with
+ * it: intern_version_number() >= INTERN_VERSION_NUMBER holds when the loaded
+ * library is at least as new as the header.  Never fails.
+ * Thread-safe, no synchronization at all.
+ */
+INTERN_EXPORT unsigned long intern_version_number(void);
 
 /* ---------------------------------------------------------------------------
  * The string object

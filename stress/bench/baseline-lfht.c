@@ -6,7 +6,8 @@
  * Lookups run inside a memb read-side section; inserts are
  * cds_lfht_add_unique, so no two nodes ever hold equal bytes.  The table is
  * presized to the workload's most entries and never resized: liburcu
- * 0.13.2's automatic resize is erratic (docs/references.md), so
+ * 0.13.2's automatic resize is erratic on this machine (runs swung from 4
+ * to 39 Mops/s, a resize flag stayed set with the worker idle), so
  * relying on it would measure the resize worker, not the table.
  *
  * Counted mode follows the rules of libintern's lib/table.c:

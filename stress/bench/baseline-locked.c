@@ -7,8 +7,8 @@
  * lock around it differs, chosen by a compile-time constant so each variant
  * compiles to straight-line code (no lock calls at all for the limit).  A
  * slot keeps the full 32-bit hash beside the entry pointer, so a probe
- * touches an entry only when the hash matches: the layout found
- * fastest when every lookup misses the cache.  The table doubles when it
+ * touches an entry only when the hash matches: the layout that measured
+ * fastest here when every lookup misses the cache.  The table doubles when it
  * would pass half full, so it needs no presizing.  Removal shifts later
  * entries of the cluster back (no tombstones).
  *

@@ -166,6 +166,20 @@ static const char usage[] =
 	"\n"
 	"Environment: INTERN_HASH_SEED fixes the hash key for repeatable runs.\n";
 
+/* A bad command line: say what, show the usage, exit 2 (never abort). */
+void bench_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("intern-bench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n\n%s", usage);
+	exit(2);
+}
+
 static unsigned count_cpus(void)
 {
 	cpu_set_t set;
@@ -184,7 +198,7 @@ static unsigned long parse_ulong(const char *opt, const char *s, unsigned long m
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (errno || end == s || *end || v < min || v > max)
-		bench_die("%s: expected a number in [%lu, %lu], got \"%s\"", opt, min, max, s);
+		bench_usage_error("%s: expected a number in [%lu, %lu], got \"%s\"", opt, min, max, s);
 	return v;
 }
 
@@ -206,12 +220,12 @@ static void threads_list(struct bench_options *o, const char *s)
 	o->nthreads = 0;
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (o->nthreads == BENCH_MAX_THREADS_LIST)
-			bench_die("--threads: at most %d counts", BENCH_MAX_THREADS_LIST);
+			bench_usage_error("--threads: at most %d counts", BENCH_MAX_THREADS_LIST);
 		o->threads[o->nthreads++] = (unsigned)parse_ulong("--threads", tok, 1, 1024);
 	}
 	free(copy);
 	if (o->nthreads == 0)
-		bench_die("--threads: empty list");
+		bench_usage_error("--threads: empty list");
 }
 
 static void set_mode(struct bench_options *o, bool full)
@@ -278,10 +292,10 @@ static void parse_options(struct bench_options *o, int argc, char **argv)
 			while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
 				o->token_paths[o->ntoken_paths++] = argv[++i];
 			if (o->ntoken_paths == 0)
-				bench_die("--tokens: name at least one file or directory");
+				bench_usage_error("--tokens: name at least one file or directory");
 			continue;
 		} else if (!v) {
-			bench_die("%s: missing value, or unknown option (see --help)", a);
+			bench_usage_error("%s: %s", a, a[0] == '-' ? "missing value, or unknown option" : "unexpected argument");
 		} else if (!strcmp(a, "--threads")) {
 			threads = v;
 		} else if (!strcmp(a, "--max-threads")) {
@@ -296,7 +310,7 @@ static void parse_options(struct bench_options *o, int argc, char **argv)
 
 			slice = strtod(v, &end);
 			if (*end || !(slice > 0 && slice <= 60))
-				bench_die("--time: expected seconds in (0, 60], got \"%s\"", v);
+				bench_usage_error("--time: expected seconds in (0, 60], got \"%s\"", v);
 		} else if (!strcmp(a, "--tokens-max")) {
 			o->tokens_max = parse_ulong(a, v, 1, 1UL << 30);
 		} else if (!strcmp(a, "--workloads")) {
@@ -318,7 +332,7 @@ static void parse_options(struct bench_options *o, int argc, char **argv)
 		} else if (!strcmp(a, "--plots")) {
 			o->plots_dir = v;
 		} else {
-			bench_die("unknown option %s (see --help)", a);
+			bench_usage_error("unknown option %s", a);
 		}
 		if (takes)
 			i++;
@@ -365,7 +379,7 @@ static size_t select_impls(const struct bench_options *o, const struct bench_imp
 		if (bench_in_list(o->only_impls, all_impls[i]->name))
 			out[n++] = all_impls[i];
 	if (n == 0)
-		bench_die("--impls selected nothing");
+		bench_usage_error("--impls selected nothing");
 	return n;
 }
 
@@ -674,18 +688,38 @@ struct progress {
 	bool tty;
 };
 
+/* Seconds left, from the pace so far (0 before the first measurement). */
+static double progress_left(const struct progress *pg)
+{
+	double spent = (double)(bench_now_ns() - pg->t_begin) / 1e9;
+
+	return pg->done ? spent / (double)pg->done * (double)(pg->total - pg->done) : 0;
+}
+
+/* On a terminal: one line, rewritten before every measurement. */
 static void progress_show(struct progress *pg, const struct bench_workload *w,
 			  const struct bench_impl *impl, unsigned threads, unsigned rep,
 			  unsigned reps)
 {
-	double spent = (double)(bench_now_ns() - pg->t_begin) / 1e9;
-	double left = pg->done ? spent / (double)pg->done * (double)(pg->total - pg->done) : 0;
-
 	if (!pg->tty)
 		return;
 	fprintf(stderr, "\r\033[K[%zu/%zu] %-10s %-16s %3u thr  rep %u/%u  %4.0f s left",
-		pg->done + 1, pg->total, w->name, impl->name, threads, rep + 1, reps, left);
+		pg->done + 1, pg->total, w->name, impl->name, threads, rep + 1, reps,
+		progress_left(pg));
 	fflush(stderr);
+}
+
+/* Into a log or a pipe: a line as each workload starts. */
+static void progress_workload(const struct progress *pg, const struct bench_workload *w,
+			      size_t wi, size_t nworkloads)
+{
+	if (pg->tty)
+		return;
+	fprintf(stderr, "intern-bench: workload %zu of %zu, %s: %zu of %zu measurements done",
+		wi + 1, nworkloads, w->name, pg->done, pg->total);
+	if (pg->done)
+		fprintf(stderr, ", about %.0f s left", progress_left(pg));
+	fputc('\n', stderr);
 }
 
 /* ---------------------------------------------------------------------------
@@ -823,8 +857,7 @@ static void run_workload(const struct bench_options *o, struct bench_report *rep
 	struct run *runs = bench_xcalloc(n, sizeof(*runs));
 	struct table *tables = bench_xcalloc(n, sizeof(*tables));
 
-	if (!pg->tty)
-		fprintf(stderr, "%s ...\n", w->name);
+	progress_workload(pg, w, wi, rep->nworkloads);
 	for (size_t ii = 0; ii < n; ii++) {
 		if (rep->skip_reason[wi * n + ii]) {
 			for (unsigned ti = 0; ti < o->nthreads; ti++)
@@ -956,6 +989,9 @@ int main(int argc, char **argv)
 
 	pg.tty = isatty(STDERR_FILENO);
 	pg.t_begin = bench_now_ns();
+	fprintf(stderr, "intern-bench: %zu workloads, %zu rows, %zu measurements of %.3g s "
+		"each (plus building each table): at least %.0f s\n", rep.nworkloads, rep.nimpls,
+		pg.total, opt.slice_s, (double)(pg.total + opt.nthreads * opt.reps) * opt.slice_s);
 	rep.machine = bench_xcalloc(opt.nthreads, sizeof(*rep.machine));
 	rep.retry_s_left = (double)(pg.total + opt.nthreads * opt.reps) * opt.slice_s / 4;
 	calibrate(&opt, &rep, &workloads[0]);

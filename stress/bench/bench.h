@@ -189,7 +189,7 @@ void bench_set_free(struct bench_set *set);
  * through a table that published it (release/acquire there), and the
  * count is the only field written after publication.  What it prevents:
  * reviving an entry whose releaser already decided to free it
- * (RUSTSEC-2020-0017, docs/references.md).
+ * (RUSTSEC-2020-0017).
  */
 static inline bool bench_ref_get_unless_zero(_Atomic uint32_t *count)
 {
@@ -306,6 +306,8 @@ int bench_report_write(const struct bench_report *r);
  * ------------------------------------------------------------------------- */
 
 __attribute__((noreturn, format(printf, 1, 2))) void bench_die(const char *fmt, ...);
+/* A bad command line: the message and the usage on stderr, exit status 2. */
+__attribute__((noreturn, format(printf, 1, 2))) void bench_usage_error(const char *fmt, ...);
 void *bench_xmalloc(size_t n);
 void *bench_xcalloc(size_t n, size_t size);
 void *bench_xrealloc(void *p, size_t n);

@@ -1,6 +1,7 @@
 /*
  * report.c: intern-bench's output: the terminal table, CSV, Markdown,
- * gnuplot plots, and the project's targets, measured and marked PASS or MISS.
+ * gnuplot plots, libintern's performance targets, measured and marked PASS
+ * or MISS, and a plain summary of where libintern wins and loses.
  *
  * Every format shows the same numbers.  A cell is the median throughput
  * over the repetitions (Mops/s, all threads together); the cost per op in
@@ -11,8 +12,8 @@
  * and "libintern-mortal" in the counted workloads.
  *
  * Targets are reported, never asserted: a benchmark on a noisy 2-core VM
- * is evidence, not a test verdict (docs/references.md: contended cells varied up
- * to 3x between quiet runs).
+ * is evidence, not a test verdict (contended cells varied up to 3x
+ * between quiet runs).
  */
 #include <errno.h>
 #include <limits.h>
@@ -401,8 +402,135 @@ static void compute_targets(const struct bench_report *r, struct targets *ts)
 }
 
 /* ---------------------------------------------------------------------------
+ * The summary: where libintern wins and loses
+ * ------------------------------------------------------------------------- */
+
+#define EVEN 0.05 /* within 5%: neither wins (runs here vary more than that) */
+
+/* The fastest baseline in cell (w, t): its Mops/s, and its index in *best. */
+static double best_baseline(const struct bench_report *r, size_t w, size_t t, size_t *best)
+{
+	double top = 0;
+
+	for (size_t i = 0; i < r->nimpls; i++) {
+		double m = r->impls[i]->role == BENCH_ROLE_BASELINE ? mops(r, w, (long)i, (long)t)
+								    : 0;
+
+		if (m > top) {
+			top = m;
+			*best = i;
+		}
+	}
+	return top;
+}
+
+/* One line a workload: at each thread count, libintern against the
+ * fastest alternative there.  Counts the cells won, even and lost. */
+static void summary_line(const struct bench_report *r, size_t w, size_t count[3])
+{
+	const struct bench_options *o = r->opt;
+	long ref = reference_row(r, w);
+	static const char *const how[3] = { "wins", "even", "loses" };
+	char line[3][512] = { "", "", "" };
+	size_t len[3] = { 0, 0, 0 };
+
+	for (size_t t = 0; t < o->nthreads; t++) {
+		size_t best = 0;
+		double alt = best_baseline(r, w, t, &best), lib = mops(r, w, ref, (long)t);
+		int k;
+
+		if (alt <= 0 || lib <= 0)
+			continue;
+		k = lib / alt >= 1 + EVEN ? 0 : lib / alt > 1 - EVEN ? 1 : 2;
+		count[k]++;
+		if (len[k] < sizeof(line[k]) - 64)
+			len[k] += (size_t)snprintf(line[k] + len[k], sizeof(line[k]) - len[k],
+						   "%s%u thr %.2fx %s", len[k] ? ", " : "",
+						   o->threads[t], lib / alt, r->impls[best]->name);
+	}
+	printf("  %-12s", r->workloads[w].name);
+	for (int k = 0, first = 1; k < 3; k++) {
+		if (!len[k])
+			continue;
+		printf("%s%s at %s", first ? "" : "; ", how[k], line[k]);
+		first = 0;
+	}
+	printf("\n");
+}
+
+/* Memory in one sentence: libintern against the leanest alternative. */
+static void print_memory_summary(const struct bench_report *r)
+{
+	long li = impl_with_role(r, BENCH_ROLE_LIBINTERN);
+	long lean = -1;
+
+	if (li < 0 || !r->memory[li].measured)
+		return;
+	for (size_t i = 0; i < r->nimpls; i++)
+		if (r->impls[i]->role == BENCH_ROLE_BASELINE && r->memory[i].measured &&
+		    (lean < 0 || r->memory[i].bytes_per_entry < r->memory[lean].bytes_per_entry))
+			lean = (long)i;
+	if (lean < 0)
+		return;
+	printf("Memory: libintern takes %.1f heap bytes per entry beyond the string, the "
+	       "leanest alternative (%s) %.1f: %s.\n", r->memory[li].bytes_per_entry,
+	       r->impls[lean]->name, r->memory[lean].bytes_per_entry,
+	       r->memory[li].bytes_per_entry <= r->memory[lean].bytes_per_entry ? "libintern wins"
+									: "libintern loses");
+}
+
+static void print_summary(const struct bench_report *r)
+{
+	size_t count[3] = { 0, 0, 0 }, all;
+
+	printf("\n== in short: libintern against the fastest alternative at each thread "
+	       "count\n   (libintern's Mops/s / that row's: above 1 libintern wins; within "
+	       "%.0f%% is even)\n", 100 * EVEN);
+	for (size_t w = 0; w < r->nworkloads; w++)
+		summary_line(r, w, count);
+	all = count[0] + count[1] + count[2];
+	if (all == 0) {
+		printf("Nothing to compare: run more than one row.\n");
+		return;
+	}
+	printf("Overall libintern was the fastest in %zu of %zu cells, even in %zu and "
+	       "behind in %zu.\n", count[0], all, count[1], count[2]);
+	print_memory_summary(r);
+	if (count_disturbed(r))
+		printf("%zu cells ran while other processes were busy (marked !): run again "
+		       "on a quiet machine before quoting them.\n", count_disturbed(r));
+}
+
+/* ---------------------------------------------------------------------------
  * Terminal
  * ------------------------------------------------------------------------- */
+
+/* What a newcomer needs to read the tables: the columns, which way is
+ * better, and what each row is. */
+static void print_legend(const struct bench_report *r)
+{
+	printf("\nHow to read the tables: one table per workload, one row per way of\n"
+	       "interning strings, one column group per number of threads.  In a cell:\n"
+	       "  Mops/s  millions of intern calls per second, all threads together "
+	       "(median of the\n"
+	       "          repetitions): higher is better\n"
+	       "  ns/op   CPU time one call costs, 1000 x min(threads, cores) / Mops/s: "
+	       "lower is better\n"
+	       "  ratio   libintern's Mops/s divided by this row's: above 1.00x libintern "
+	       "is faster,\n"
+	       "          below 1.00x this row is faster\n"
+	       "Every table hashes with libintern's keyed SipHash-1-3, except glib "
+	       "(its own djb2).\nThe rows:\n");
+	for (size_t i = 0; i < r->nimpls; i++) {
+		const struct bench_impl *impl = r->impls[i];
+
+		printf("  %-17s %s\n", impl->name, impl->about);
+		if (impl->role == BENCH_ROLE_LIMIT)
+			printf("  %-17s = the fastest any interner can be on one thread, "
+			       "since it pays for no\n  %-17s   thread safety at all; libintern "
+			       "aims to stay within 1.2x of it\n", "", "");
+	}
+}
 
 static void print_terminal(const struct bench_report *r, const struct targets *ts)
 {
@@ -411,9 +539,7 @@ static void print_terminal(const struct bench_report *r, const struct targets *t
 	printf("\nintern-bench, %s mode: %u reps x %.3g s per cell, %u cores%s, %.0f s.\n",
 	       o->mode, o->reps, o->slice_s, o->ncpus, o->pin ? " (pinned)" : "",
 	       r->elapsed_s);
-	printf("Cell: median Mops/s | core-ns per op | libintern/row (>1: libintern "
-	       "faster).\n");
-	printf("Every table uses libintern's keyed SipHash-1-3 except glib (djb2).\n");
+	print_legend(r);
 	printf("libintern: %s\n", bench_libintern_origin());
 	if (others_overall(r) >= 0)
 		printf("Other processes used %.0f%% of the machine's CPU time while cells "
@@ -487,9 +613,11 @@ static void print_terminal(const struct bench_report *r, const struct targets *t
 		printf("\n");
 	}
 
-	printf("\n== targets, measured in this run\n");
+	printf("\n== targets, measured in this run (PASS: met, MISS: not met, n/a: "
+	       "not measured)\n");
 	for (size_t k = 0; k < ts->n; k++)
 		printf("%-4s  %s\n", verdict_name(ts->t[k].verdict), ts->t[k].text);
+	print_summary(r);
 	fflush(stdout);
 }
 
@@ -602,7 +730,7 @@ static int write_plots(const struct bench_report *r)
 	int failed = 0;
 
 	if (strchr(dir, '\'') || strchr(dir, '"'))
-		bench_die("--plots: quotes in the directory name are not supported");
+		bench_usage_error("--plots: quotes in the directory name are not supported");
 	mkdir_p(dir);
 	if (gnuplot && system("gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1") != 0)
 		term = "png size 960,600";

@@ -323,12 +323,12 @@ static void tokens_load(const struct bench_options *opt, struct bench_stream *st
 	walk = &tk;
 	for (size_t i = 0; i < opt->ntoken_paths && stream->count < tk.max; i++) {
 		if (nftw(opt->token_paths[i], walk_cb, 32, FTW_PHYS) < 0)
-			bench_die("cannot read %s", opt->token_paths[i]);
+			bench_usage_error("--tokens: cannot read %s", opt->token_paths[i]);
 	}
 	walk = NULL;
 	bench_set_free(tk.seen);
 	if (stream->count == 0)
-		bench_die("no identifiers found in the --tokens files");
+		bench_usage_error("--tokens: no identifiers found in those files");
 	fprintf(stderr, "tokens: %zu identifiers (%zu distinct) from %zu files\n",
 		stream->count, distinct->count, tk.files);
 }
@@ -390,7 +390,7 @@ size_t bench_workloads_build(const struct bench_options *opt,
 	size_t n = 0;
 
 	if (opt->ntoken_paths == 0 && opt->only_workloads && wanted(opt, "tokens"))
-		bench_die("the tokens workload needs --tokens PATH...");
+		bench_usage_error("the tokens workload needs --tokens PATH...");
 	if (opt->ntoken_paths > 0 && wanted(opt, "tokens")) {
 		w = add(&ws, &n, "tokens", "identifiers of the --tokens files, pre-interned, in file order");
 		w->op = BENCH_OP_HIT;
@@ -439,7 +439,7 @@ size_t bench_workloads_build(const struct bench_options *opt,
 		hot_workload(w, true);
 	}
 	if (n == 0)
-		bench_die("--workloads selected nothing");
+		bench_usage_error("--workloads selected nothing");
 	*out = ws;
 	return n;
 }

@@ -530,6 +530,40 @@ static const char *const mix_names[OP__COUNT] = {
 	"reintern", "interp",   "barrier", "inspect", "int",    "auto",
 };
 
+/*
+ * Option values: the whole argument must be a number (no sign for counts;
+ * a duration or fraction in [0, 1e9]).  A bad one is reported and marks
+ * the command line bad, so the run never starts on a value strtoul()
+ * would have read as 0 or as a huge count.
+ */
+static bool opt_bad;
+
+static unsigned long long opt_ull(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || strchr(s, '-')) {
+		fprintf(stderr, "intern-stress: not a count: '%s'\n", s);
+		opt_bad = true;
+	}
+	return v;
+}
+
+static double opt_double(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !(v >= 0 && v <= 1e9)) {
+		fprintf(stderr, "intern-stress: not a number in [0, 1e9]: '%s'\n", s);
+		opt_bad = true;
+	}
+	return v;
+}
+
 static int parse_mix(const char *spec)
 {
 	char *copy = strdup(spec), *save = NULL;
@@ -547,7 +581,7 @@ static int parse_mix(const char *spec)
 				break;
 		if (o == OP__COUNT)
 			goto bad;
-		run_config.weights[o] = (unsigned)strtoul(eq + 1, NULL, 10);
+		run_config.weights[o] = (unsigned)opt_ull(eq + 1);
 	}
 	free(copy);
 	return 0;
@@ -643,21 +677,18 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 
 	while ((c = getopt_long(argc, argv, "t:d:n:i:k:qv:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': run_config.threads = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'd': run_config.duration = strtod(optarg, NULL); break;
-		case 'n': run_config.ops = strtoull(optarg, NULL, 0); break;
-		case 'i': run_config.interps = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'k':
-			run_config.keys = (uint32_t)strtoul(optarg, NULL, 0);
-			keys_given = true;
-			break;
+		case 't': run_config.threads = (unsigned)opt_ull(optarg); break;
+		case 'd': run_config.duration = opt_double(optarg); break;
+		case 'n': run_config.ops = opt_ull(optarg); break;
+		case 'i': run_config.interps = (unsigned)opt_ull(optarg); break;
+		case 'k': run_config.keys = (uint32_t)opt_ull(optarg); keys_given = true; break;
 		case O_DIST:
 			if (!strcmp(optarg, "uniform")) {
 				run_config.dist = DIST_UNIFORM;
 			} else if (!strncmp(optarg, "zipf", 4)) {
 				run_config.dist = DIST_ZIPF;
 				if (optarg[4] == ':')
-					run_config.zipf_s = strtod(optarg + 5, NULL);
+					run_config.zipf_s = opt_double(optarg + 5);
 			} else {
 				fprintf(stderr, "intern-stress: bad --dist %s\n", optarg);
 				return -1;
@@ -680,20 +711,17 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 			if (parse_mix(optarg))
 				return -1;
 			break;
-		case O_HOLD: run_config.hold = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_IMMFRAC: run_config.immortal_frac = strtod(optarg, NULL); break;
-		case O_PRIVATE: run_config.private_pct = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_RECHECK: run_config.recheck_pct = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_REBORN: run_config.reborn_pct = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_SHARDS: run_config.shards = (unsigned)strtoul(optarg, NULL, 0); break;
-		case O_SEED:
-			run_config.seed = strtoull(optarg, NULL, 0);
-			*have_seed = true;
-			break;
-		case O_PROGRESS: run_config.progress = strtod(optarg, NULL); break;
-		case O_CHECK: run_config.check_every = strtod(optarg, NULL); break;
-		case O_STARVE: run_config.starve = strtod(optarg, NULL); break;
-		case O_STALL: run_config.stall = strtod(optarg, NULL); break;
+		case O_HOLD: run_config.hold = (unsigned)opt_ull(optarg); break;
+		case O_IMMFRAC: run_config.immortal_frac = opt_double(optarg); break;
+		case O_PRIVATE: run_config.private_pct = (unsigned)opt_ull(optarg); break;
+		case O_RECHECK: run_config.recheck_pct = (unsigned)opt_ull(optarg); break;
+		case O_REBORN: run_config.reborn_pct = (unsigned)opt_ull(optarg); break;
+		case O_SHARDS: run_config.shards = (unsigned)opt_ull(optarg); break;
+		case O_SEED: run_config.seed = opt_ull(optarg); *have_seed = true; break;
+		case O_PROGRESS: run_config.progress = opt_double(optarg); break;
+		case O_CHECK: run_config.check_every = opt_double(optarg); break;
+		case O_STARVE: run_config.starve = opt_double(optarg); break;
+		case O_STALL: run_config.stall = opt_double(optarg); break;
 		case O_FAILFAST: run_config.fail_fast = true; break;
 		case O_PROFILE:
 			if (strcmp(optarg, "churn")) {
@@ -708,11 +736,13 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 				 optarg ? optarg : "both");
 			break;
 		case 'q': run_config.quiet = true; break;
-		case 'v': run_config.verbose = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'v': run_config.verbose = (unsigned)opt_ull(optarg); break;
 		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		default: return -1; /* getopt said what */
 		}
 	}
+	if (opt_bad)
+		return -1;
 	if (optind < argc) {
 		fprintf(stderr, "intern-stress: unexpected argument %s\n", argv[optind]);
 		return -1;
@@ -776,8 +806,10 @@ int main(int argc, char **argv)
 	uint32_t nkeys;
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	if (parse_options(argc, argv, &have_seed))
+	if (parse_options(argc, argv, &have_seed)) {
+		usage(stderr);
 		return 2;
+	}
 	if (!have_seed)
 		run_config.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	if (keys_init())

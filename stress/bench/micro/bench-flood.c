@@ -27,6 +27,7 @@
 
 #include "hash.h"
 #include "intern-private.h"
+#include "bench-args.h"
 
 struct keys {
 	char (*k)[24];
@@ -161,12 +162,17 @@ static void run(const char *what, int disabled, const struct keys *benign,
 	__atomic_store_n(&intern__reseed_disabled, 0, __ATOMIC_RELAXED);
 }
 
+#define USAGE "bench-flood [ATTACK_KEYS [BENIGN_KEYS]]   (default 1000 10000)"
+
 int main(int argc, char **argv)
 {
-	unsigned na = argc > 1 ? (unsigned)atoi(argv[1]) : 1000;
-	unsigned nb = argc > 2 ? (unsigned)atoi(argv[2]) : 10000;
+	unsigned na = argc > 1 ? bench_args_count(USAGE, argv[1]) : 1000;
+	unsigned nb = argc > 2 ? bench_args_count(USAGE, argv[2]) : 10000;
 	struct keys atk, benign;
 	double t0 = now_ns();
+
+	if (argc > 3)
+		bench_args_fail(USAGE, "unexpected argument", argv[3]);
 
 	if (!getenv("INTERN_HASH_SEED"))
 		fprintf(stderr, "bench-flood: INTERN_HASH_SEED unset: a random process key\n");

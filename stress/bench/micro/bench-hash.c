@@ -28,6 +28,7 @@
 #include <sys/random.h>
 
 #include "hash.h"
+#include "bench-args.h"
 
 static uint64_t key[2];
 
@@ -232,6 +233,8 @@ int main(int argc, char **argv)
 	size_t cap_text = 0, used = 0, cap_tok = 0, bytes = 0;
 	const char *def[] = { "include/intern.h" };
 
+	for (int i = 1; i < argc; i++)
+		bench_args_option("bench-hash [FILE...]   (default include/intern.h)", argv[i]);
 	if (argc > 1)
 		for (int i = 1; i < argc; i++)
 			load(argv[i], &cap_text, &used, &cap_tok);

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include <intern.h>
+#include "bench-args.h"
 
 #define KEYS 1024
 #define RUNS 21
@@ -114,13 +115,15 @@ static int run(const char *name, int immortal, unsigned rounds)
 	return 0;
 }
 
+#define USAGE "bench-hit [ROUNDS [immortal|mortal]]   (default 200, both)"
+
 int main(int argc, char **argv)
 {
-	unsigned rounds = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 200;
+	unsigned rounds = argc > 1 ? bench_args_count(USAGE, argv[1]) : 200;
 	const char *only = argc > 2 ? argv[2] : "";
 
-	if (rounds == 0)
-		rounds = 1;
+	if (argc > 3 || (argc > 2 && strcmp(only, "immortal") && strcmp(only, "mortal")))
+		bench_args_fail(USAGE, "unexpected argument", argv[argc > 3 ? 3 : 2]);
 	make_keys();
 	if ((strcmp(only, "mortal") != 0 && run("immortal", 1, rounds)) ||
 	    (strcmp(only, "immortal") != 0 && run("mortal", 0, rounds))) {

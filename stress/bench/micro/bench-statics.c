@@ -27,6 +27,7 @@
 #include <intern.h>
 
 #include "bench-statics-ids.h"
+#include "bench-args.h"
 
 enum mode { MODE_IMMORTAL, MODE_MORTAL, MODE_STATIC };
 static const char *const mode_names[] = { "immortal", "mortal", "static" };
@@ -160,6 +161,10 @@ static void cond_free(struct cond *c)
 	free(c->ns);
 }
 
+#define USAGE                                                                   \
+	"bench-statics [--compare] [--table none|static|dynamic] "              \
+	"[--mode immortal|mortal|static] [--keys N] [--rounds R] [--reps K]"
+
 int main(int argc, char **argv)
 {
 	int compare = 0, nkeys = 1000, rounds = 20, reps = 201;
@@ -170,22 +175,25 @@ int main(int argc, char **argv)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!strcmp(a, "--table") && v && (i++, 1))
-			table = !strcmp(v, "static") ? TABLE_STATIC
-				: !strcmp(v, "dynamic") ? TABLE_DYNAMIC : TABLE_NONE;
+			table = !strcmp(v, "static")    ? TABLE_STATIC
+				: !strcmp(v, "dynamic") ? TABLE_DYNAMIC
+				: !strcmp(v, "none")    ? TABLE_NONE
+							: (bench_args_fail(USAGE, "bad --table", v), 0);
 		else if (!strcmp(a, "--compare"))
 			compare = 1;
 		else if (!strcmp(a, "--mode") && v && (i++, 1))
-			mode = !strcmp(v, "mortal") ? MODE_MORTAL
-			       : !strcmp(v, "static") ? MODE_STATIC : MODE_IMMORTAL;
+			mode = !strcmp(v, "mortal")	? MODE_MORTAL
+			       : !strcmp(v, "static")	? MODE_STATIC
+			       : !strcmp(v, "immortal") ? MODE_IMMORTAL
+							: (bench_args_fail(USAGE, "bad --mode", v), 0);
 		else if (!strcmp(a, "--keys") && v && (i++, 1))
-			nkeys = atoi(v);
+			nkeys = (int)bench_args_count(USAGE, v);
 		else if (!strcmp(a, "--rounds") && v && (i++, 1))
-			rounds = atoi(v);
+			rounds = (int)bench_args_count(USAGE, v);
 		else if (!strcmp(a, "--reps") && v && (i++, 1))
-			reps = atoi(v);
-		else
-			die("usage: bench-statics [--compare] [--table none|static|dynamic] "
-			    "[--mode immortal|mortal|static] [--keys N] [--rounds R] [--reps K]");
+			reps = (int)bench_args_count(USAGE, v);
+		else if (bench_args_option(USAGE, a), 1)
+			bench_args_fail(USAGE, "unexpected argument", a);
 	}
 	if (nkeys < 1 || rounds < 1 || reps < 1)
 		die("--keys, --rounds and --reps must be positive");
