@@ -133,9 +133,19 @@ static inline const uint64_t *the_key(void)
 	return process_key;
 }
 
-uint32_t intern__hash(const void *data, size_t len)
+/* The first hash of the process: make the key, then hash.  Out of line and
+ * reached by a tail call, so that intern__hash stays a leaf function (no
+ * frame to set up on the hot path). */
+static __attribute__((noinline, cold)) uint32_t hash_first(const void *data, size_t len)
 {
 	return fold(siphash(the_key(), data, len, 1, 3));
+}
+
+uint32_t intern__hash(const void *data, size_t len)
+{
+	if (__builtin_expect(!__atomic_load_n(&key_ready, __ATOMIC_ACQUIRE), 0))
+		return hash_first(data, len);
+	return fold(siphash(process_key, data, len, 1, 3));
 }
 
 uint32_t intern__hash_keyed(const uint64_t key[2], const void *data, size_t len)
