@@ -76,7 +76,10 @@ INTERN_API struct intern_str *intern_str_new(const char *data, size_t len)
  */
 static inline bool uncounted(const struct intern_str *s, const char *op)
 {
-	uint8_t st = __atomic_load_n(&s->ob_state, __ATOMIC_RELAXED);
+	/* Acquire: an immortal string that teardown kept (table.c,
+	 * sweep_immortal) pins its count before it turns NOT_INTERNED, and a
+	 * holder that sees the new state must see the pinned count. */
+	uint8_t st = __atomic_load_n(&s->ob_state, __ATOMIC_ACQUIRE);
 
 	if (st >= INTERN_IMMORTAL || intern__is_static(s)) {
 		if (__builtin_expect(st > INTERN_IMMORTAL_STATIC, 0))

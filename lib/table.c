@@ -96,7 +96,9 @@
  *  (d) The killer races with no one for the free: the count cannot rise
  *      again (R1), immortalization needs a counted reference (so it never
  *      meets a count of 0), and interpreter teardown (interp.c) only flips
- *      live MORTAL entries to NOT_INTERNED, never frees them.
+ *      live MORTAL entries to NOT_INTERNED, never frees them (nor an
+ *      IMMORTAL entry that other holders counted before it became
+ *      immortal: sweep_immortal() keeps that one for good).
  *
  * Ordering summary: (A) slot store-release after the string's fields;
  * slot load-acquire before reading them.  (B) array pointer store-release
@@ -654,6 +656,31 @@ void intern__table_remove(struct intern_interp *interp, struct intern_str *s)
  * Teardown
  * ---------------------------------------------------------------------- */
 
+/*
+ * An immortal string leaves with its interpreter.  Its count froze when it
+ * was immortalized (incref and decref are no-ops since): 1 is the
+ * immortalizer's own reference, which the contract ends here, so the string
+ * is freed.  More means that other holders had counted references then,
+ * taken while it was mortal, and those references must stay valid
+ * whatever another caller did.  Since immortalization nobody counted, so
+ * we cannot know when the last of them goes: the string is kept for the
+ * life of the process (NOT_INTERNED, its count saturated: pinned, str.c),
+ * on intern__keep_forever()'s list.  The bound: one string for each that
+ * was immortalized while another counted reference to it was held.
+ * The count is pinned before the state changes (release), so a holder
+ * whose decref sees NOT_INTERNED also sees the pinned count.
+ */
+static void sweep_immortal(struct intern_str *s)
+{
+	if (__atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED) <= 1) {
+		intern__str_destroy(s); /* the table owned it */
+		return;
+	}
+	__atomic_store_n(&s->ob_refcnt, INTERN__REF_SATURATED, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->ob_state, INTERN_NOT_INTERNED, __ATOMIC_RELEASE);
+	intern__keep_forever(s);
+}
+
 void intern__table_teardown(struct intern_interp *interp)
 {
 	/*
@@ -689,7 +716,7 @@ void intern__table_teardown(struct intern_interp *interp)
 							false, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
 				continue;
 			if (st == INTERN_IMMORTAL)
-				intern__str_destroy(s); /* the table owned it */
+				sweep_immortal(s);
 		}
 		sh->table = NULL;
 		sh->live = sh->used = 0;
