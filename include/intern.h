@@ -157,8 +157,9 @@ INTERN_EXPORT struct intern_str *intern_str_new(const char *data, size_t len);
  * leak, never a wrapped count), as Linux's refcount_t.  An incref of a
  * string with no reference left (count 0) or of a freed one is a misuse
  * (see the conventions above).
- * Thread-safe, wait-free: one relaxed atomic increment for mortal and
- * non-interned strings.  NULL is ignored.
+ * Thread-safe, lock-free: one relaxed compare-and-swap for mortal and
+ * non-interned strings, from the count it checked, so a misuse that
+ * races with the last decref writes nothing.  NULL is ignored.
  */
 INTERN_EXPORT void intern_str_incref(struct intern_str *s);
 
