@@ -283,6 +283,10 @@ extern int intern__reseed_disabled;
  * 0 or -ENOMEM.  White box (the fuzz target). */
 int intern__table_reseed(struct intern_interp *interp, unsigned k);
 
+/* Rebuild shard k (mod the shard count) now under its own key, as growth
+ * does: 0 or -ENOMEM.  White box (the stress harness). */
+int intern__table_rebuild(struct intern_interp *interp, unsigned k);
+
 /* intern_interp_free's sweep: mortal -> NOT_INTERNED, immortal freed
  * (or kept for good: table.c, sweep_immortal). */
 void intern__table_teardown(struct intern_interp *interp);

@@ -19,6 +19,7 @@
 #include "torture.h"
 
 #include "alloc.h"
+#include "intern-private.h" /* intern__table_rebuild, _reseed */
 
 #include <errno.h>
 #include <getopt.h>
@@ -279,6 +280,22 @@ static void progress_line(double t, uint64_t ops, uint64_t prev, double dt, unsi
 		cfg.alloc_fail ? "  enomem ~" : "", cfg.alloc_fail ? enomem : 0);
 }
 
+/* --rebuild-every: the n-th forced rebuild takes shard n / 2 of each
+ * shared interp (mod its shard count) and rebuilds it, under a fresh key
+ * when n is odd (a reseed), while the workers run: the array swaps that
+ * growth and flood defence make, at a rate churn alone never reaches. */
+static void force_rebuilds(uint64_t n)
+{
+	for (unsigned i = 0; i < cfg.interps; i++) {
+		unsigned k = (unsigned)(n / 2);
+		int rc = n % 2 ? intern__table_reseed(shared[i].ip, k)
+			       : intern__table_rebuild(shared[i].ip, k);
+
+		/* Out of memory leaves the old array: not a violation. */
+		(void)rc;
+	}
+}
+
 /*
  * Run `nthreads` workers for `total` operations (0 = no limit) or
  * `duration` seconds (0 = no limit).  nthreads 0 runs one worker inline in
@@ -289,8 +306,8 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 {
 	bool inline_run = nthreads == 0;
 	unsigned n = inline_run ? 1 : nthreads;
-	double t0, last_prog, last_check, last_change, t;
-	uint64_t last_total = 0, prog_total = 0;
+	double t0, last_prog, last_check, last_change, last_rebuild, t;
+	uint64_t last_total = 0, prog_total = 0, rebuilds = 0;
 	uint64_t rng = cfg.seed ^ 0x73746f726dull;
 	bool stopping = false;
 	pthread_barrier_t start;
@@ -329,7 +346,7 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 				exit(2);
 			}
 		pthread_barrier_wait(&start);
-		t0 = last_prog = last_check = last_change = run_t0 = now_sec();
+		t0 = last_prog = last_check = last_change = last_rebuild = run_t0 = now_sec();
 		for (;;) {
 			bool all_done = true;
 			uint64_t ops;
@@ -371,6 +388,11 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 							  "interp %u: intern_interp_check failed mid-run",
 							  i);
 				last_check = t;
+			}
+			if (cfg.rebuild_every > 0 && !stopping &&
+			    t - last_rebuild >= cfg.rebuild_every) {
+				force_rebuilds(rebuilds++);
+				last_rebuild = t;
 			}
 			if (cfg.progress > 0 && !cfg.quiet && t - last_prog >= cfg.progress) {
 				progress_line(t - t0, ops, prog_total, t - last_prog, n);
@@ -505,6 +527,9 @@ static void usage(FILE *f)
 "      --seed N           random seed (default: from the clock; printed)\n"
 "      --progress SECS    progress line interval, 0 = none (1)\n"
 "      --check-every SECS intern_interp_check on shared interps while running (0.5)\n"
+"      --rebuild-every SECS rebuild one shard of each shared interp this often,\n"
+"                         alternately under its own key and a fresh one (a\n"
+"                         reseed), while workers run (0 = never, the default)\n"
 "      --starve F         flag a thread below F x the mean ops (0.2)\n"
 "      --stall SECS       no progress this long is a violation (10)\n"
 "      --fail-fast        exit at the first violation, before the library can\n"
@@ -581,7 +606,7 @@ static void profile_churn(void)
 enum {
 	O_DIST = 256, O_TOKENS, O_POISONKEYS, O_LEN, O_MIX, O_HOLD, O_IMMFRAC, O_PRIVATE, O_SHARDS, O_SEED,
 	O_RECHECK, O_REBORN, O_PROGRESS, O_CHECK, O_STARVE, O_STALL, O_FAILFAST,
-	O_PROFILE, O_ALLOCFAIL,
+	O_PROFILE, O_ALLOCFAIL, O_REBUILD,
 };
 
 static char alloc_fail_mode[16];
@@ -602,6 +627,7 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 		{ "shards", required_argument, 0, O_SHARDS }, { "seed", required_argument, 0, O_SEED },
 		{ "progress", required_argument, 0, O_PROGRESS },
 		{ "check-every", required_argument, 0, O_CHECK },
+		{ "rebuild-every", required_argument, 0, O_REBUILD },
 		{ "starve", required_argument, 0, O_STARVE }, { "stall", required_argument, 0, O_STALL },
 		{ "fail-fast", no_argument, 0, O_FAILFAST },
 		{ "profile", required_argument, 0, O_PROFILE },
@@ -653,6 +679,7 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 		case O_SEED: cfg.seed = strtoull(optarg, NULL, 0); *have_seed = true; break;
 		case O_PROGRESS: cfg.progress = strtod(optarg, NULL); break;
 		case O_CHECK: cfg.check_every = strtod(optarg, NULL); break;
+		case O_REBUILD: cfg.rebuild_every = strtod(optarg, NULL); break;
 		case O_STARVE: cfg.starve = strtod(optarg, NULL); break;
 		case O_STALL: cfg.stall = strtod(optarg, NULL); break;
 		case O_FAILFAST: cfg.fail_fast = true; break;

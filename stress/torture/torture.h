@@ -72,6 +72,7 @@ struct config {
 	uint64_t seed;
 	double progress;          /* seconds between progress lines; 0 = none */
 	double check_every;       /* seconds between mid-run intern_interp_check */
+	double rebuild_every;     /* seconds between forced rebuilds, reseeds; 0 = none */
 	double starve;            /* a thread below starve * mean ops starves */
 	double stall;             /* seconds without progress = a stall */
 	bool fail_fast;
