@@ -32,8 +32,15 @@ enum {
 	CHILD_NO_MEMORY = 6,
 };
 
+/* ASan's allocator reports here (weak: absent otherwise). */
+size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
+
+/* Bytes the allocator has handed out and not had back: glibc's figure, or
+ * ASan's when it replaces malloc.  0 where neither is known (valgrind). */
 static size_t heap_in_use(void)
 {
+	if (__sanitizer_get_current_allocated_bytes)
+		return __sanitizer_get_current_allocated_bytes();
 	return mallinfo2().uordblks;
 }
 
@@ -71,13 +78,18 @@ static int child(struct intern_interp *interp, struct intern_str *before_fork)
 	end = heap_in_use();
 	fprintf(stderr, "child: heap in use %zu -> %zu -> %zu bytes\n", start, peak, end);
 	/* Every string and the table room they took come back; allow a few
-	 * pages of shard arrays and batches. */
-	if (end > start + 64 * 1024 || peak < start + CHILD_STRINGS * 32u)
+	 * pages of shard arrays and batches.  (An allocator that reports
+	 * nothing, valgrind's, leaves only the barrier to check.) */
+	if (peak != 0 && (end > start + 64 * 1024 || peak < start + CHILD_STRINGS * 32u))
 		return CHILD_MEMORY_KEPT;
 	if (intern_interp_check(interp) != 0)
 		return CHILD_CHECK_FAILED;
+	/* The child's copy of the parent's reference, and its own memory:
+	 * a leak checker that follows the child sees nothing left. */
+	intern_str_decref(before_fork);
 	intern_interp_free(interp);
 	intern_barrier();
+	free(held);
 	return CHILD_OK;
 }
 
@@ -153,6 +165,10 @@ START_TEST(test_fork_twice)
 			_exit(child(interp, kept));
 		if (waitpid(grandchild, &status, 0) != grandchild || !WIFEXITED(status))
 			_exit(1);
+		/* Its own copies, as the grandchild did (for leak checkers). */
+		intern_str_decref(kept);
+		intern_interp_free(interp);
+		intern_barrier();
 		_exit(WEXITSTATUS(status));
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
