@@ -12,6 +12,7 @@
 #include "hash.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,7 +22,7 @@
 #include "intern-private.h" /* intern__die */
 
 static uint64_t process_key[2];
-static int key_ready; /* process_key is made (release; hash.c's end) */
+static int key_ready; /* set (release) once process_key is made */
 
 static inline uint64_t rotl64(uint64_t x, int b)
 {
@@ -125,10 +126,16 @@ static inline uint32_t fold(uint64_t h)
 #endif
 }
 
+/* Is the process key made?  Acquire: pairs with make_process_key. */
+static inline bool key_made(void)
+{
+	return __builtin_expect(__atomic_load_n(&key_ready, __ATOMIC_ACQUIRE) != 0, 1);
+}
+
 /* The process key, made first if nothing asked for it yet. */
 static inline const uint64_t *the_key(void)
 {
-	if (__builtin_expect(!__atomic_load_n(&key_ready, __ATOMIC_ACQUIRE), 0))
+	if (!key_made())
 		intern__hash_key_slow();
 	return process_key;
 }
@@ -143,7 +150,7 @@ static __attribute__((noinline, cold)) uint32_t hash_first(const void *data, siz
 
 uint32_t intern__hash(const void *data, size_t len)
 {
-	if (__builtin_expect(!__atomic_load_n(&key_ready, __ATOMIC_ACQUIRE), 0))
+	if (!key_made())
 		return hash_first(data, len);
 	return fold(siphash(process_key, data, len, 1, 3));
 }
