@@ -54,6 +54,12 @@ static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static __thread int registered_by_us;
 static __thread struct free_batch *pending;
 
+/* This thread's liburcu reader state (rcu.h: the one TLS access). */
+struct urcu_reader *intern__rcu_tls_urcu_memb_reader(void)
+{
+	return &urcu_memb_reader;
+}
+
 static void free_batch_cb(struct rcu_head *head)
 {
 	struct free_batch *b = caa_container_of(head, struct free_batch, rcu);
