@@ -53,6 +53,47 @@
  *   registration alone.  The other order aborts inside liburcu (it refuses
  *   a second registration of a thread libintern already registered).
  *
+ *   Processes (docs/process.md has the why of each):
+ *
+ *   Static linking and constructors: interning is correct from the first
+ *   instruction of any constructor, the application's own and C++ static
+ *   initializers included, whether libintern is linked as libintern.a
+ *   (`pkg-config --static libintern`) or as a shared library: the hash key
+ *   is made by whichever call needs it first.
+ *
+ *   fork(): the child may go on using libintern, with every interpreter
+ *   and string it inherited: libintern registers liburcu's call_rcu fork
+ *   hooks with pthread_atfork() (before it first defers a free), so the
+ *   child has a call_rcu thread of its own, the frees queued before the
+ *   fork run there, and intern_barrier() returns.  As for any library with
+ *   locks, this holds when no other thread of the parent was inside a
+ *   libintern call at the moment of fork() (a single-threaded prefork
+ *   server always qualifies); otherwise the child may call only
+ *   async-signal-safe functions, as POSIX says.  Dead strings that other
+ *   threads of the parent had not yet handed to RCU (at most 127 a thread)
+ *   are never freed in the child.  An application that uses liburcu's memb
+ *   call_rcu itself must not also call urcu_memb_call_rcu_before_fork()
+ *   and its two siblings: libintern already does.
+ *
+ *   dlopen(): a program that links neither libintern nor liburcu may load
+ *   libintern.so.0 with dlopen() and use it from any number of threads.
+ *   dlclose() does not unload it (it is linked with -z nodelete): liburcu's
+ *   call_rcu thread and the thread-exit handlers libintern arms live as
+ *   long as the process.
+ *
+ *   Signal handlers: async-signal-safe are intern_str_data(),
+ *   intern_str_len(), intern_str_state(), intern_latin1(), intern_empty(),
+ *   intern_int() for a value in the small-integer range, and
+ *   intern_str_incref() on a string the handler's thread holds a reference
+ *   to.  Nothing else is: the other calls may allocate, take a lock,
+ *   register the thread with liburcu or free a string (intern_str_decref()
+ *   included, unless the string is immortal or static).
+ *
+ *   Teardown of shared references: a reference another caller could not
+ *   see is never invalidated by what that caller did.  intern_interp_free()
+ *   frees the interpreter's immortal strings, but not one that another
+ *   holder counted while it was still mortal (see intern_interp_free()).
+ *
  * Copyright (c) 2026 the libintern developers.  MIT licence.
  */
 #ifndef INTERN_H
@@ -188,8 +229,9 @@ INTERN_EXPORT struct intern_str *intern_str_new(const char *data, size_t len);
  * leak, never a wrapped count), as Linux's refcount_t.  An incref of a
  * string with no reference left (count 0) or of a freed one is a misuse
  * (see the conventions above).
- * Thread-safe, wait-free: one relaxed atomic increment for mortal and
- * non-interned strings.  NULL is ignored.
+ * Thread-safe, lock-free: one relaxed compare-and-swap for mortal and
+ * non-interned strings, from the count it checked, so a misuse that
+ * races with the last decref writes nothing.  NULL is ignored.
  */
 INTERN_EXPORT void intern_str_incref(struct intern_str *s);
 
@@ -303,7 +345,15 @@ intern_interp_new(const struct intern_config *config);
  * Free an interpreter and what it owns: its table and its immortal
  * strings (references to them become invalid).  Mortal strings that the
  * application still references become NOT_INTERNED and stay valid; their
- * last intern_str_decref() frees them.  Waits for an RCU grace period, so
+ * last intern_str_decref() frees them.  One exception keeps other
+ * holders safe: a string made immortal while it was mortal and someone
+ * else held a counted reference to it (a module keeps intern_bytes()'s
+ * result, another calls intern_immortal() on equal bytes) is not freed.
+ * Nobody counts an immortal string, so when its earlier holders are done
+ * cannot be known: it becomes NOT_INTERNED and is kept for the life of the
+ * process, its count pinned (incref and decref then change nothing), and
+ * every reference to it stays valid.  At most one such object per string
+ * so immortalized (docs/process.md, "Teardown").  Waits for an RCU grace period, so
  * it must not be called inside a liburcu read-side critical section.
  * NULL is ignored.  The struct itself is kept (marked dead) until 64 later
  * frees, so that every call with the stale pointer fails with EINVAL, and
@@ -332,6 +382,9 @@ INTERN_EXPORT void intern_interp_free(struct intern_interp *interp);
  * valid reference, unchanged.
  * Thread-safe.  A hit takes no lock (an RCU read-side section and, for a
  * mortal result, one atomic increment); an insert takes one shard's lock.
+ * It may drop the last reference to the string *p held (as
+ * intern_str_decref() does), so it must not be called inside the
+ * caller's own liburcu read-side critical section.
  */
 INTERN_EXPORT int intern_mortal(struct intern_interp *interp,
 				struct intern_str **p);
@@ -341,7 +394,9 @@ INTERN_EXPORT int intern_mortal(struct intern_interp *interp,
  * _PyUnicode_InternImmortal): it then lives until intern_interp_free()
  * and incref/decref on it are no-ops.  Ownership and errors as
  * intern_mortal().  Thread-safe; takes one shard's lock unless the
- * canonical string is already immortal.
+ * canonical string is already immortal.  Not inside the caller's own
+ * liburcu read-side critical section (it may drop a last reference, as
+ * intern_mortal()).
  */
 INTERN_EXPORT int intern_immortal(struct intern_interp *interp,
 				  struct intern_str **p);
@@ -358,7 +413,9 @@ INTERN_EXPORT int intern_immortal(struct intern_interp *interp,
  * Returns 0, or -EINVAL (NULL argument, or *p is a dynamically allocated
  * string), -EEXIST (`interp` already has another canonical object with
  * these bytes), -ENOMEM; on failure *p is unchanged.
- * Thread-safe; takes one shard's lock.
+ * Thread-safe; takes one shard's lock.  Not inside the caller's own
+ * liburcu read-side critical section (it may drop a last reference, as
+ * intern_mortal()).
  */
 INTERN_EXPORT int intern_static(struct intern_interp *interp,
 				struct intern_str **p);

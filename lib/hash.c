@@ -11,13 +11,18 @@
  */
 #include "hash.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/random.h>
 
+#include "intern-private.h" /* intern__die */
+
 static uint64_t process_key[2];
+static int key_ready; /* set (release) once process_key is made */
 
 static inline uint64_t rotl64(uint64_t x, int b)
 {
@@ -121,8 +126,32 @@ static inline uint32_t fold(uint64_t h)
 #endif
 }
 
+/* Is the process key made?  Acquire: pairs with make_process_key. */
+static inline bool key_made(void)
+{
+	return __builtin_expect(__atomic_load_n(&key_ready, __ATOMIC_ACQUIRE) != 0, 1);
+}
+
+/* The process key, made first if nothing asked for it yet. */
+static inline const uint64_t *the_key(void)
+{
+	if (!key_made())
+		intern__hash_key_slow();
+	return process_key;
+}
+
+/* The first hash of the process: make the key, then hash.  Out of line and
+ * reached by a tail call, so that intern__hash stays a leaf function (no
+ * frame to set up on the hot path). */
+static __attribute__((noinline, cold)) uint32_t hash_first(const void *data, size_t len)
+{
+	return fold(siphash(the_key(), data, len, 1, 3));
+}
+
 uint32_t intern__hash(const void *data, size_t len)
 {
+	if (!key_made())
+		return hash_first(data, len);
 	return fold(siphash(process_key, data, len, 1, 3));
 }
 
@@ -146,20 +175,33 @@ void intern__random_key(uint64_t key[2])
 	in[0] = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
 	in[1] = (uint64_t)ts.tv_sec;
 	in[2] = (uint64_t)ts.tv_nsec;
-	key[0] = siphash(process_key, (const unsigned char *)in, sizeof(in), 2, 4);
+	key[0] = siphash(the_key(), (const unsigned char *)in, sizeof(in), 2, 4);
 	in[0] ^= 0x9e3779b97f4a7c15ULL;
-	key[1] = siphash(process_key, (const unsigned char *)in, sizeof(in), 2, 4);
+	key[1] = siphash(the_key(), (const unsigned char *)in, sizeof(in), 2, 4);
 }
 
 /*
- * Pick the key before main() so that intern__hash never needs a check or a
- * lock.  getrandom() can only fail this early on a kernel without it or
- * before the entropy pool is ready; then we fall back to mixing the clock,
- * the pid and an ASLR-randomized address, which still differs per process.
+ * The process key must hold before the first hash, whoever asks first: in
+ * a static link the application's own constructors (and C++ static
+ * initializers) may run before ours and intern.  So the key is made once,
+ * on first use, under a pthread_once; key_ready (an acquire load, a plain
+ * load on x86-64) is the only cost the hash pays for it.  A constructor of
+ * the highest priority an application may use (101) makes it early in
+ * every ordinary process, so that check is always true by the time
+ * anything runs on the hot path.
+ *
+ * The key comes from getrandom().  That can only fail this early on a
+ * kernel without it or before the entropy pool is ready; then we mix the
+ * clock, the pid and an ASLR-randomized address, which still differs per
+ * process.  INTERN_HASH_SEED fixes the key for reproducible runs; it is
+ * read with secure_getenv(), so a set-user-ID or set-group-ID program's
+ * caller cannot choose it (and predict collisions).
  */
-__attribute__((constructor)) static void init_process_key(void)
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void make_process_key(void)
 {
-	const char *seed = getenv("INTERN_HASH_SEED");
+	const char *seed = secure_getenv("INTERN_HASH_SEED");
 	struct timespec ts;
 
 	if (seed && *seed) {
@@ -167,13 +209,24 @@ __attribute__((constructor)) static void init_process_key(void)
 
 		process_key[0] = s;
 		process_key[1] = s ^ 0x9e3779b97f4a7c15ULL;
-		return;
+	} else if (getrandom(process_key, sizeof(process_key), GRND_NONBLOCK) !=
+		   (ssize_t)sizeof(process_key)) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		process_key[0] = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
+				 ((uint64_t)getpid() << 16);
+		process_key[1] = (uint64_t)(uintptr_t)&process_key ^ rotl64(process_key[0], 29);
 	}
-	if (getrandom(process_key, sizeof(process_key), GRND_NONBLOCK) ==
-	    (ssize_t)sizeof(process_key))
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	process_key[0] = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
-			 ((uint64_t)getpid() << 16);
-	process_key[1] = (uint64_t)(uintptr_t)&process_key ^ rotl64(process_key[0], 29);
+	/* Release: a thread that sees key_ready sees the key. */
+	__atomic_store_n(&key_ready, 1, __ATOMIC_RELEASE);
+}
+
+void intern__hash_key_slow(void)
+{
+	if (pthread_once(&key_once, make_process_key) != 0)
+		intern__die("hash: cannot make the process key");
+}
+
+__attribute__((constructor(101))) static void init_process_key(void)
+{
+	intern__hash_key_slow();
 }

@@ -3,8 +3,11 @@
  *
  * SipHash-1-3 (as CPython and Rust ship it) under a 128-bit key chosen per
  * process from the OS's random source, so an attacker who controls the
- * strings cannot predict collisions.  INTERN_HASH_SEED in the environment
- * (read once, at load time) fixes the key for reproducible runs.
+ * strings cannot predict collisions.  The key is made on first use (or by
+ * a constructor, whichever comes first: hash.c), so a hash is right from
+ * the first instruction of any constructor.  INTERN_HASH_SEED in the
+ * environment (read once, with secure_getenv) fixes the key for
+ * reproducible runs.
  */
 #ifndef INTERN_HASH_H
 #define INTERN_HASH_H
@@ -24,8 +27,11 @@ uint64_t intern__siphash(const uint64_t key[2], const void *data, size_t len,
 			 int crounds, int drounds);
 
 /* The process-wide keyed hash of a string's bytes (SipHash-1-3, folded to
- * 32 bits).  Thread-safe: the key is written once before main(). */
+ * 32 bits).  Thread-safe: the key is written once, before its first use. */
 uint32_t intern__hash(const void *data, size_t len);
+
+/* Make the process key if nobody has yet (hash.c).  Thread-safe, once. */
+void intern__hash_key_slow(void);
 
 /* The same hash (SipHash-1-3, folded to 32 bits, degraded as intern__hash
  * in a total-collision build) under another key: a shard's slot array

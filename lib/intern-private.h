@@ -283,8 +283,17 @@ extern int intern__reseed_disabled;
  * 0 or -ENOMEM.  White box (the fuzz target). */
 int intern__table_reseed(struct intern_interp *interp, unsigned k);
 
-/* intern_interp_free's sweep: mortal -> NOT_INTERNED, immortal freed. */
+/* Rebuild shard k (mod the shard count) now under its own key, as growth
+ * does: 0 or -ENOMEM.  White box (the stress harness). */
+int intern__table_rebuild(struct intern_interp *interp, unsigned k);
+
+/* intern_interp_free's sweep: mortal -> NOT_INTERNED, immortal freed
+ * (or kept for good: table.c, sweep_immortal). */
 void intern__table_teardown(struct intern_interp *interp);
+
+/* Keep `s` (pinned, NOT_INTERNED) for the life of the process, on a list
+ * that leak checkers see as reachable (interp.c).  Thread-safe. */
+void intern__keep_forever(struct intern_str *s);
 
 /* ---- application statics (intern.c, statics.c) ------------------------- */
 

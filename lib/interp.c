@@ -10,7 +10,9 @@
  *
  * Freeing an interpreter, in order:
  *   1. sweep its table shard by shard under each shard lock: mortal strings
- *      become NOT_INTERNED, immortal ones are freed (table.c);
+ *      become NOT_INTERNED, immortal ones are freed, except those that other
+ *      holders counted before they became immortal, which are kept
+ *      (table.c, sweep_immortal);
  *   2. unpublish it from the registry;
  *   3. wait for a grace period: every killer that found it in the registry
  *      (and may be waiting on a shard lock) has finished;
@@ -41,6 +43,36 @@ static unsigned next_id = 1;
  */
 static struct intern_interp *quarantine[INTERN__QUARANTINE];
 static unsigned quarantine_next;
+
+/*
+ * Strings that teardown could not free because holders may still use them
+ * (table.c, sweep_immortal): pinned for the life of the process, and listed
+ * here so that leak checkers report them as reachable, not lost.  If the
+ * list cannot grow the string is kept all the same, unlisted.  The list is
+ * bookkeeping for leak checkers, not memory the library needs, so it comes
+ * from malloc() itself, past the fault-injection hook (alloc.h): an
+ * injected failure there would only make a leak checker cry wolf.  Under
+ * registry_lock.
+ */
+static struct intern_str **kept;
+static size_t kept_count, kept_cap;
+
+void intern__keep_forever(struct intern_str *s)
+{
+	pthread_mutex_lock(&registry_lock);
+	if (kept_count == kept_cap) {
+		size_t cap = kept_cap ? 2 * kept_cap : 16;
+		struct intern_str **k = realloc(kept, cap * sizeof(*k));
+
+		if (k) {
+			kept = k;
+			kept_cap = cap;
+		}
+	}
+	if (kept_count < kept_cap)
+		kept[kept_count++] = s;
+	pthread_mutex_unlock(&registry_lock);
+}
 
 static int alloc_id(struct intern_interp *interp)
 {

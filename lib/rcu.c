@@ -16,6 +16,15 @@
  * collects dead strings in a batch of BATCH_SIZE and queues the whole batch
  * with one call_rcu.  A thread that stops working holds at most
  * BATCH_SIZE - 1 dead strings until it exits or calls intern_barrier().
+ *
+ * fork().  The frees run on liburcu's call_rcu thread, which a child of
+ * fork() does not have: without it every free queued in the child waits
+ * forever, and so does intern_barrier().  liburcu documents what a forking
+ * program must call around fork(); the application does not see liburcu,
+ * so the library registers those calls itself with pthread_atfork(), once,
+ * before its first call_rcu (no call_rcu thread exists before that).  The
+ * child gets a fresh call_rcu thread, and the callbacks queued before the
+ * fork run there.  docs/process.md has what fork guarantees.
  */
 #include "rcu.h"
 
@@ -41,8 +50,15 @@ char intern__tsan_grace;
 
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static __thread int registered_by_us;
 static __thread struct free_batch *pending;
+
+/* This thread's liburcu reader state (rcu.h: the one TLS access). */
+struct urcu_reader *intern__rcu_tls_urcu_memb_reader(void)
+{
+	return &urcu_memb_reader;
+}
 
 static void free_batch_cb(struct rcu_head *head)
 {
@@ -121,12 +137,38 @@ void intern__rcu_register_slow(void)
 	arm_exit();
 }
 
+/* liburcu's fork protocol for call_rcu: the parent's call_rcu threads
+ * pause at a point where they hold nothing across fork(); the child
+ * replaces them with a new thread that inherits their queued callbacks. */
+static void before_fork(void)
+{
+	urcu_memb_call_rcu_before_fork();
+}
+
+static void after_fork_parent(void)
+{
+	urcu_memb_call_rcu_after_fork_parent();
+}
+
+static void after_fork_child(void)
+{
+	urcu_memb_call_rcu_after_fork_child();
+}
+
+static void arm_fork(void)
+{
+	if (pthread_atfork(before_fork, after_fork_parent, after_fork_child) != 0)
+		intern__die("rcu: cannot register the fork handlers");
+}
+
 void intern__call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *))
 {
 	/* liburcu wants call_rcu from registered threads: it reads its
 	 * per-CPU call_rcu data inside a read-side section. */
 	if (!URCU_TLS(urcu_memb_reader).registered)
 		intern__rcu_register_slow();
+	/* Before the call that may start the call_rcu thread. */
+	pthread_once(&fork_once, arm_fork);
 	urcu_memb_call_rcu(head, func);
 }
 

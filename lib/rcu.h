@@ -19,6 +19,26 @@
 #ifndef INTERN_NO_LGPL_URCU
 #define _LGPL_SOURCE /* inline read-side primitives: 0.6 ns lock+unlock */
 #endif
+#include <urcu/tls-compat.h>
+
+/*
+ * liburcu's reader state, urcu_memb_reader, is thread-local in
+ * liburcu-memb.so.  libintern uses TLS descriptors (so that it can be
+ * dlopened: docs/process.md), where each access is a call, and GCC does
+ * not merge those calls: a lookup made five.  So every URCU_TLS() in
+ * libintern, liburcu's inline read-side code included, goes through one
+ * function declared `const`, which GCC calls once per function that needs
+ * it, as glibc's __errno_location.  (The address differs between threads
+ * but never within a call, which is all `const` promises here.)
+ */
+#ifndef CONFIG_RCU_TLS
+#error "libintern needs liburcu built with compiler TLS (CONFIG_RCU_TLS)"
+#endif
+struct urcu_reader;
+struct urcu_reader *intern__rcu_tls_urcu_memb_reader(void) __attribute__((const));
+#undef URCU_TLS
+#define URCU_TLS(name) (*intern__rcu_tls_##name())
+
 #include <urcu/urcu-memb.h>
 #include <urcu/static/urcu-memb.h> /* the reader's `registered` flag */
 

@@ -76,7 +76,10 @@ INTERN_API struct intern_str *intern_str_new(const char *data, size_t len)
  */
 static inline bool uncounted(const struct intern_str *s, const char *op)
 {
-	uint8_t st = __atomic_load_n(&s->ob_state, __ATOMIC_RELAXED);
+	/* Acquire: an immortal string that teardown kept (table.c,
+	 * sweep_immortal) pins its count before it turns NOT_INTERNED, and a
+	 * holder that sees the new state must see the pinned count. */
+	uint8_t st = __atomic_load_n(&s->ob_state, __ATOMIC_ACQUIRE);
 
 	if (st >= INTERN_IMMORTAL || intern__is_static(s)) {
 		if (__builtin_expect(st > INTERN_IMMORTAL_STATIC, 0))
@@ -121,23 +124,27 @@ INTERN_API void intern_str_incref(struct intern_str *s)
 
 	if (!s || uncounted(s, "incref"))
 		return;
-	/* Check before writing, so a detectably dead string is not written. */
 	old = __atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED);
-	/* One compare for 0 and >= INTERN__REF_LIMIT - 1 (unsigned wrap). */
-	if (__builtin_expect(old - 1 >= INTERN__REF_LIMIT - 2 || s->ob_flags, 0)) {
-		if (old == INTERN__REF_LIMIT - 1 && !s->ob_flags)
-			old = INTERN__REF_LIMIT; /* this increment saturates */
-		bad_count(s, old, "incref");
-		return;
-	}
-	/* Relaxed: the caller already holds a reference, so the object is
-	 * alive and nothing is published by this increment. */
-	old = __atomic_fetch_add(&s->ob_refcnt, 1, __ATOMIC_RELAXED);
-	if (__builtin_expect(old == 0, 0)) {
-		/* Raced with the last decref: the caller held no reference.
-		 * Give the count back (a checking build dies). */
-		__atomic_fetch_sub(&s->ob_refcnt, 1, __ATOMIC_RELAXED);
-		bad_count(s, 0, "incref");
+	for (;;) {
+		/* Check before writing, so a detectably dead string is not
+		 * written.  One compare for 0 and >= INTERN__REF_LIMIT - 1
+		 * (unsigned wrap). */
+		if (__builtin_expect(old - 1 >= INTERN__REF_LIMIT - 2 || s->ob_flags, 0)) {
+			if (old == INTERN__REF_LIMIT - 1 && !s->ob_flags)
+				old = INTERN__REF_LIMIT; /* this increment saturates */
+			bad_count(s, old, "incref");
+			return;
+		}
+		/* A CAS from the count we checked, not an add: an incref that
+		 * races with the last decref (the caller held no reference)
+		 * then fails and sees 0, instead of raising the count to 1
+		 * for an instant, during which a lookup could revive the
+		 * dying string (rule R1).  Relaxed: a correct caller already
+		 * holds a reference, so the object is alive and nothing is
+		 * published by this increment. */
+		if (__atomic_compare_exchange_n(&s->ob_refcnt, &old, old + 1, true,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return;
 	}
 }
 

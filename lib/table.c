@@ -165,8 +165,24 @@ static struct intern__table *table_new(uint32_t nslots)
 
 static void table_free_cb(struct rcu_head *head)
 {
+	struct intern__table *t = caa_container_of(head, struct intern__table, rcu);
+
+	/* After the grace period (every reader's section ended: the edge
+	 * TSan cannot see), and after the writes of the writer that retired
+	 * the array (retire's release: call_rcu's queue is invisible to
+	 * TSan too). */
 	INTERN_TSAN_ACQUIRE(&intern__tsan_grace);
-	intern__free(caa_container_of(head, struct intern__table, rcu));
+	INTERN_TSAN_ACQUIRE(t);
+	intern__free(t);
+}
+
+/* Free an array nobody can load any more (unpublished, shard lock held)
+ * after a grace period.  The writes to it happened on this thread, the
+ * free happens on liburcu's call_rcu thread: tell TSan they are ordered. */
+static void retire(struct intern__table *t)
+{
+	INTERN_TSAN_RELEASE(t);
+	intern__call_rcu(&t->rcu, table_free_cb);
 }
 
 /* Slots for `live` entries: the power of two that keeps load at most 1/2. */
@@ -241,7 +257,7 @@ static int rebuild(struct intern_interp *interp, struct intern__shard *sh, uint3
 	sh->used = keep;
 	__atomic_store_n(&sh->table, t, __ATOMIC_RELEASE);
 	if (old)
-		intern__call_rcu(&old->rcu, table_free_cb);
+		retire(old);
 	return 0;
 }
 
@@ -317,23 +333,37 @@ static bool flooded(const struct intern__shard *sh, const struct intern__table *
 #endif
 }
 
-/* Reseed shard `k` now, as a detected flood would (white box: the fuzz
- * target uses it to run the model against keyed arrays).  0 or -ENOMEM. */
-int intern__table_reseed(struct intern_interp *interp, unsigned k)
+/* Rebuild shard `k` (mod the shard count) now, under a fresh key if
+ * `reseed`.  0 or -ENOMEM. */
+static int force_rebuild(struct intern_interp *interp, unsigned k, bool reseed)
 {
 	struct intern__shard *sh = &interp->shards[k % interp->nshards];
 	int rc = 0;
 
 	pthread_mutex_lock(&sh->lock);
 	if (sh->table) {
-		rc = rebuild(interp, sh, 0, true);
-		if (rc == 0) {
+		rc = rebuild(interp, sh, 0, reseed);
+		if (rc == 0 && reseed) {
 			sh->reseeds++;
 			sh->reseed_live = sh->live;
 		}
 	}
 	pthread_mutex_unlock(&sh->lock);
 	return rc;
+}
+
+/* Reseed shard `k` now, as a detected flood would (white box: the fuzz
+ * target uses it to run the model against keyed arrays).  0 or -ENOMEM. */
+int intern__table_reseed(struct intern_interp *interp, unsigned k)
+{
+	return force_rebuild(interp, k, true);
+}
+
+/* Rebuild shard `k` now under its current key, as growth would (white
+ * box: the stress harness's --rebuild-every).  0 or -ENOMEM. */
+int intern__table_rebuild(struct intern_interp *interp, unsigned k)
+{
+	return force_rebuild(interp, k, false);
 }
 
 /* ------------------------------------------------------------------------
@@ -605,6 +635,31 @@ void intern__table_remove(struct intern_interp *interp, struct intern_str *s)
  * Teardown
  * ---------------------------------------------------------------------- */
 
+/*
+ * An immortal string leaves with its interpreter.  Its count froze when it
+ * was immortalized (incref and decref are no-ops since): 1 is the
+ * immortalizer's own reference, which the contract ends here, so the string
+ * is freed.  More means that other holders had counted references then,
+ * taken while it was mortal, and those references must stay valid
+ * whatever another caller did.  Since immortalization nobody counted, so
+ * we cannot know when the last of them goes: the string is kept for the
+ * life of the process (NOT_INTERNED, its count saturated: pinned, str.c),
+ * on intern__keep_forever()'s list.  The bound: one string for each that
+ * was immortalized while another counted reference to it was held.
+ * The count is pinned before the state changes (release), so a holder
+ * whose decref sees NOT_INTERNED also sees the pinned count.
+ */
+static void sweep_immortal(struct intern_str *s)
+{
+	if (__atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED) <= 1) {
+		intern__str_destroy(s); /* the table owned it */
+		return;
+	}
+	__atomic_store_n(&s->ob_refcnt, INTERN__REF_SATURATED, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->ob_state, INTERN_NOT_INTERNED, __ATOMIC_RELEASE);
+	intern__keep_forever(s);
+}
+
 void intern__table_teardown(struct intern_interp *interp)
 {
 	/*
@@ -640,13 +695,13 @@ void intern__table_teardown(struct intern_interp *interp)
 							false, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
 				continue;
 			if (st == INTERN_IMMORTAL)
-				intern__str_destroy(s); /* the table owned it */
+				sweep_immortal(s);
 		}
 		sh->table = NULL;
 		sh->live = sh->used = 0;
 		pthread_mutex_unlock(&sh->lock);
 		if (t)
-			intern__call_rcu(&t->rcu, table_free_cb);
+			retire(t);
 	}
 	intern__read_unlock();
 }

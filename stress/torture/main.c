@@ -19,6 +19,7 @@
 #include "torture.h"
 
 #include "alloc.h"
+#include "intern-private.h" /* intern__table_rebuild, _reseed */
 
 #include <errno.h>
 #include <getopt.h>
@@ -280,6 +281,22 @@ static void progress_line(double t, uint64_t ops, uint64_t prev, double dt, unsi
 		run_config.alloc_fail ? "  enomem ~" : "", run_config.alloc_fail ? enomem : 0);
 }
 
+/* --rebuild-every: the n-th forced rebuild takes shard n / 2 of each
+ * shared interp (mod its shard count) and rebuilds it, under a fresh key
+ * when n is odd (a reseed), while the workers run: the array swaps that
+ * growth and flood defence make, at a rate churn alone never reaches. */
+static void force_rebuilds(uint64_t n)
+{
+	for (unsigned i = 0; i < run_config.interps; i++) {
+		unsigned k = (unsigned)(n / 2);
+		int rc = n % 2 ? intern__table_reseed(shared_interps[i].ip, k)
+			       : intern__table_rebuild(shared_interps[i].ip, k);
+
+		/* Out of memory leaves the old array: not a violation. */
+		(void)rc;
+	}
+}
+
 /*
  * Run `nthreads` workers for `total` operations (0 = no limit) or
  * `duration` seconds (0 = no limit).  nthreads 0 runs one worker inline in
@@ -290,8 +307,8 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 {
 	bool inline_run = nthreads == 0;
 	unsigned n = inline_run ? 1 : nthreads;
-	double t0, last_prog, last_check, last_change, t;
-	uint64_t last_total = 0, prog_total = 0;
+	double t0, last_prog, last_check, last_change, last_rebuild, t;
+	uint64_t last_total = 0, prog_total = 0, rebuilds = 0;
 	uint64_t rng = run_config.seed ^ 0x73746f726dull;
 	bool stopping = false;
 	pthread_barrier_t start;
@@ -330,7 +347,7 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 				exit(2);
 			}
 		pthread_barrier_wait(&start);
-		t0 = last_prog = last_check = last_change = run_t0 = now_sec();
+		t0 = last_prog = last_check = last_change = last_rebuild = run_t0 = now_sec();
 		for (;;) {
 			bool all_done = true;
 			uint64_t ops;
@@ -375,8 +392,12 @@ static void run_workers(unsigned nthreads, uint64_t total, double duration, bool
 							i);
 				last_check = t;
 			}
-			if (run_config.progress > 0 && !run_config.quiet &&
-			    t - last_prog >= run_config.progress) {
+			if (run_config.rebuild_every > 0 && !stopping &&
+			    t - last_rebuild >= run_config.rebuild_every) {
+				force_rebuilds(rebuilds++);
+				last_rebuild = t;
+			}
+			if (run_config.progress > 0 && !run_config.quiet && t - last_prog >= run_config.progress) {
 				progress_line(t - t0, ops, prog_total, t - last_prog, n);
 				prog_total = ops;
 				last_prog = t;
@@ -483,46 +504,49 @@ int session(unsigned nthreads, uint64_t total, double duration, bool storm, stru
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: intern-stress [options]\n"
-		"  -t, --threads N        worker threads (8)\n"
-		"  -d, --duration SECS    run this long (default 5 s unless -n)\n"
-		"  -n, --ops N            run N operations in all (split evenly over threads)\n"
-		"  -i, --interps N        shared interpreters (2)\n"
-		"  -k, --keys N           random key-set size (4096)\n"
-		"      --dist D           uniform | zipf[:S] (S = 0.99 by default)\n"
-		"      --tokens FILE      keys = the identifier tokens of FILE, drawn in file order\n"
-		"      --len MIN:MAX      random key lengths (2:40)\n"
-		"      --poison-keys      keys are runs of 'k' (the freed-string poison byte) of\n"
-		"                         lengths MIN, MIN+1, ...: a lookup racing a free cannot\n"
-		"                         tell poisoned bytes from its key\n"
-		"      --mix SPEC         op weights, e.g. mortal=20,bytes=25,lookup=20,release=20\n"
-		"                         ops: mortal immortal bytes lookup incref release reintern\n"
-		"                         interp barrier inspect int auto (ops not named get 0)\n"
-		"      --hold N           references held per thread, a power of two (64)\n"
-		"      --immortal-frac F  fraction of keys intern_immortal may touch (0.0625)\n"
-		"      --private PCT      %% of ops on the thread's private interp (5)\n"
-		"      --recheck PCT      %% of acquired strings looked up again at once: a held\n"
-		"                         string must be found, and be the same object (10)\n"
-		"      --reborn PCT       after dropping what was likely a string's last reference,\n"
-		"                         intern the same bytes again at once, PCT%% of the time (0)\n"
-		"      --shards N         shards per shared interp (library default)\n"
-		"      --seed N           random seed (default: from the clock; printed)\n"
-		"      --progress SECS    progress line interval, 0 = none (1)\n"
-		"      --check-every SECS intern_interp_check on shared interps while running (0.5)\n"
-		"      --starve F         flag a thread below F x the mean ops (0.2)\n"
-		"      --stall SECS       no progress this long is a violation (10)\n"
-		"      --fail-fast        exit at the first violation, before the library can\n"
-		"                         crash on what it broke: the line names the check\n"
-		"      --profile NAME     churn: 8 poison keys of ~1000 bytes in one shard, 4 held\n"
-		"                         per thread, all mortal, --reborn 100, inspections: what\n"
-		"                         the busted variants are measured with.  Put it first:\n"
-		"                         later options override it\n"
-		"      --alloc-fail[=M]   allocation-failure injection: sweep (every k, then\n"
-		"                         persistent, one thread), storm (threads, random faults),\n"
-		"                         or both (default)\n"
-		"  -q, --quiet            no progress or per-thread lines\n"
-		"  -v, --verbose N        print the first N violations (20)\n"
-		"exit status: 0 clean, 1 violations, 2 usage or setup error\n");
+"usage: intern-stress [options]\n"
+"  -t, --threads N        worker threads (8)\n"
+"  -d, --duration SECS    run this long (default 5 s unless -n)\n"
+"  -n, --ops N            run N operations in all (split evenly over threads)\n"
+"  -i, --interps N        shared interpreters (2)\n"
+"  -k, --keys N           random key-set size (4096)\n"
+"      --dist D           uniform | zipf[:S] (S = 0.99 by default)\n"
+"      --tokens FILE      keys = the identifier tokens of FILE, drawn in file order\n"
+"      --len MIN:MAX      random key lengths (2:40)\n"
+"      --poison-keys      keys are runs of 'k' (the freed-string poison byte) of\n"
+"                         lengths MIN, MIN+1, ...: a lookup racing a free cannot\n"
+"                         tell poisoned bytes from its key\n"
+"      --mix SPEC         op weights, e.g. mortal=20,bytes=25,lookup=20,release=20\n"
+"                         ops: mortal immortal bytes lookup incref release reintern\n"
+"                         interp barrier inspect int auto (ops not named get 0)\n"
+"      --hold N           references held per thread, a power of two (64)\n"
+"      --immortal-frac F  fraction of keys intern_immortal may touch (0.0625)\n"
+"      --private PCT      %% of ops on the thread's private interp (5)\n"
+"      --recheck PCT      %% of acquired strings looked up again at once: a held\n"
+"                         string must be found, and be the same object (10)\n"
+"      --reborn PCT       after dropping what was likely a string's last reference,\n"
+"                         intern the same bytes again at once, PCT%% of the time (0)\n"
+"      --shards N         shards per shared interp (library default)\n"
+"      --seed N           random seed (default: from the clock; printed)\n"
+"      --progress SECS    progress line interval, 0 = none (1)\n"
+"      --check-every SECS intern_interp_check on shared interps while running (0.5)\n"
+"      --rebuild-every SECS rebuild one shard of each shared interp this often,\n"
+"                         alternately under its own key and a fresh one (a\n"
+"                         reseed), while workers run (0 = never, the default)\n"
+"      --starve F         flag a thread below F x the mean ops (0.2)\n"
+"      --stall SECS       no progress this long is a violation (10)\n"
+"      --fail-fast        exit at the first violation, before the library can\n"
+"                         crash on what it broke: the line names the check\n"
+"      --profile NAME     churn: 8 poison keys of ~1000 bytes in one shard, 4 held\n"
+"                         per thread, all mortal, --reborn 100, inspections: what\n"
+"                         the busted variants are measured with.  Put it first:\n"
+"                         later options override it\n"
+"      --alloc-fail[=M]   allocation-failure injection: sweep (every k, then\n"
+"                         persistent, one thread), storm (threads, random faults),\n"
+"                         or both (default)\n"
+"  -q, --quiet            no progress or per-thread lines\n"
+"  -v, --verbose N        print the first N violations (20)\n"
+"exit status: 0 clean, 1 violations, 2 usage or setup error\n");
 }
 
 static const char *const mix_names[OP__COUNT] = {
@@ -617,25 +641,9 @@ static void profile_churn(void)
 }
 
 enum {
-	O_DIST = 256,
-	O_TOKENS,
-	O_POISONKEYS,
-	O_LEN,
-	O_MIX,
-	O_HOLD,
-	O_IMMFRAC,
-	O_PRIVATE,
-	O_SHARDS,
-	O_SEED,
-	O_RECHECK,
-	O_REBORN,
-	O_PROGRESS,
-	O_CHECK,
-	O_STARVE,
-	O_STALL,
-	O_FAILFAST,
-	O_PROFILE,
-	O_ALLOCFAIL,
+	O_DIST = 256, O_TOKENS, O_POISONKEYS, O_LEN, O_MIX, O_HOLD, O_IMMFRAC, O_PRIVATE, O_SHARDS, O_SEED,
+	O_RECHECK, O_REBORN, O_PROGRESS, O_CHECK, O_STARVE, O_STALL, O_FAILFAST,
+	O_PROFILE, O_ALLOCFAIL, O_REBUILD,
 };
 
 static char alloc_fail_mode[16];
@@ -662,8 +670,8 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 		{ "seed", required_argument, 0, O_SEED },
 		{ "progress", required_argument, 0, O_PROGRESS },
 		{ "check-every", required_argument, 0, O_CHECK },
-		{ "starve", required_argument, 0, O_STARVE },
-		{ "stall", required_argument, 0, O_STALL },
+		{ "rebuild-every", required_argument, 0, O_REBUILD },
+		{ "starve", required_argument, 0, O_STARVE }, { "stall", required_argument, 0, O_STALL },
 		{ "fail-fast", no_argument, 0, O_FAILFAST },
 		{ "profile", required_argument, 0, O_PROFILE },
 		{ "alloc-fail", optional_argument, 0, O_ALLOCFAIL },
@@ -711,17 +719,18 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 			if (parse_mix(optarg))
 				return -1;
 			break;
-		case O_HOLD: run_config.hold = (unsigned)opt_ull(optarg); break;
-		case O_IMMFRAC: run_config.immortal_frac = opt_double(optarg); break;
-		case O_PRIVATE: run_config.private_pct = (unsigned)opt_ull(optarg); break;
-		case O_RECHECK: run_config.recheck_pct = (unsigned)opt_ull(optarg); break;
-		case O_REBORN: run_config.reborn_pct = (unsigned)opt_ull(optarg); break;
-		case O_SHARDS: run_config.shards = (unsigned)opt_ull(optarg); break;
-		case O_SEED: run_config.seed = opt_ull(optarg); *have_seed = true; break;
-		case O_PROGRESS: run_config.progress = opt_double(optarg); break;
-		case O_CHECK: run_config.check_every = opt_double(optarg); break;
-		case O_STARVE: run_config.starve = opt_double(optarg); break;
-		case O_STALL: run_config.stall = opt_double(optarg); break;
+		case O_HOLD: run_config.hold = (unsigned)strtoul(optarg, NULL, 0); break;
+		case O_IMMFRAC: run_config.immortal_frac = strtod(optarg, NULL); break;
+		case O_PRIVATE: run_config.private_pct = (unsigned)strtoul(optarg, NULL, 0); break;
+		case O_RECHECK: run_config.recheck_pct = (unsigned)strtoul(optarg, NULL, 0); break;
+		case O_REBORN: run_config.reborn_pct = (unsigned)strtoul(optarg, NULL, 0); break;
+		case O_SHARDS: run_config.shards = (unsigned)strtoul(optarg, NULL, 0); break;
+		case O_SEED: run_config.seed = strtoull(optarg, NULL, 0); *have_seed = true; break;
+		case O_PROGRESS: run_config.progress = strtod(optarg, NULL); break;
+		case O_CHECK: run_config.check_every = strtod(optarg, NULL); break;
+		case O_REBUILD: run_config.rebuild_every = strtod(optarg, NULL); break;
+		case O_STARVE: run_config.starve = strtod(optarg, NULL); break;
+		case O_STALL: run_config.stall = strtod(optarg, NULL); break;
 		case O_FAILFAST: run_config.fail_fast = true; break;
 		case O_PROFILE:
 			if (strcmp(optarg, "churn")) {

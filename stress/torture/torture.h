@@ -74,10 +74,11 @@ struct config {
 	unsigned reborn_pct;  /* % of likely deaths followed by a re-intern */
 	unsigned shards;
 	uint64_t seed;
-	double progress;    /* seconds between progress lines; 0 = none */
-	double check_every; /* seconds between mid-run intern_interp_check */
-	double starve;      /* a thread below starve * mean ops starves */
-	double stall;       /* seconds without progress = a stall */
+	double progress;          /* seconds between progress lines; 0 = none */
+	double check_every;       /* seconds between mid-run intern_interp_check */
+	double rebuild_every;     /* seconds between forced rebuilds, reseeds; 0 = none */
+	double starve;            /* a thread below starve * mean ops starves */
+	double stall;             /* seconds without progress = a stall */
 	bool fail_fast;
 	bool quiet;
 	unsigned verbose; /* violation messages printed (then counted) */

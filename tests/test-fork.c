@@ -1,0 +1,198 @@
+/*
+ * fork() (lib/rcu.c, docs/process.md): a process whose strings have died
+ * (so liburcu's call_rcu thread exists) forks; the child interns 10^5
+ * strings, lets them all die, and intern_barrier() must return with their
+ * memory given back, while the strings interned before the fork are still
+ * the canonical ones.  The parent checks the child's exit status, then
+ * goes on using the library itself.  Without the library's fork handlers
+ * the child has no call_rcu thread: its barrier never returns (the alarm
+ * kills it) and the dead strings are never freed.
+ *
+ * Check forks each test too; every interpreter is made inside the test.
+ * White box only for INTERN_TEST_HASH (it links the static build).
+ */
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hash.h" /* INTERN_TEST_HASH */
+#include "test-util.h"
+
+/* In a total-collision build (-Dtest_hash) every insert walks one probe
+ * chain: fewer strings, or the child would take minutes. */
+#define CHILD_STRINGS (INTERN_TEST_HASH ? 2000 : 100000)
+#define CHILD_SECONDS 20
+
+/* The child's checks: its exit status says which failed (0: all held). */
+enum {
+	CHILD_OK = 0,
+	CHILD_NOT_CANONICAL = 2,
+	CHILD_INTERN_FAILED = 3,
+	CHILD_MEMORY_KEPT = 4,
+	CHILD_CHECK_FAILED = 5,
+	CHILD_NO_MEMORY = 6,
+};
+
+/* ASan's allocator reports here (weak: absent otherwise). */
+size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
+
+/* Bytes the allocator has handed out and not had back: glibc's figure, or
+ * ASan's when it replaces malloc.  0 where neither is known (valgrind). */
+static size_t heap_in_use(void)
+{
+	if (__sanitizer_get_current_allocated_bytes)
+		return __sanitizer_get_current_allocated_bytes();
+	return mallinfo2().uordblks;
+}
+
+static int child(struct intern_interp *interp, struct intern_str *before_fork)
+{
+	char buf[48];
+	struct intern_str **held = malloc(CHILD_STRINGS * sizeof(*held));
+	struct intern_str *again;
+	size_t start, peak, end;
+
+	if (!held)
+		return CHILD_NO_MEMORY;
+	/* A hang in the barrier is a failure, not a test timeout.  Check's
+	 * own SIGALRM handler would kill the whole test: the default action
+	 * kills this child only. */
+	signal(SIGALRM, SIG_DFL);
+	alarm(CHILD_SECONDS);
+	again = intern_bytes(interp, "interned-before-fork", 20);
+	if (again != before_fork)
+		return CHILD_NOT_CANONICAL;
+	intern_str_decref(again);
+
+	intern_barrier();
+	start = heap_in_use();
+	for (unsigned i = 0; i < CHILD_STRINGS; i++) {
+		snprintf(buf, sizeof(buf), "child-string-%u", i);
+		held[i] = intern_bytes(interp, buf, strlen(buf));
+		if (!held[i])
+			return CHILD_INTERN_FAILED;
+	}
+	peak = heap_in_use();
+	for (unsigned i = 0; i < CHILD_STRINGS; i++)
+		intern_str_decref(held[i]);
+	intern_barrier();
+	end = heap_in_use();
+	fprintf(stderr, "child: heap in use %zu -> %zu -> %zu bytes\n", start, peak, end);
+	/* Every string and the table room they took come back; allow a few
+	 * pages of shard arrays and batches.  (An allocator that reports
+	 * nothing, valgrind's, leaves only the barrier to check.) */
+	if (peak != 0 && (end > start + 64 * 1024 || peak < start + CHILD_STRINGS * 32u))
+		return CHILD_MEMORY_KEPT;
+	if (intern_interp_check(interp) != 0)
+		return CHILD_CHECK_FAILED;
+	/* The child's copy of the parent's reference, and its own memory:
+	 * a leak checker that follows the child sees nothing left. */
+	intern_str_decref(before_fork);
+	intern_interp_free(interp);
+	intern_barrier();
+	free(held);
+	return CHILD_OK;
+}
+
+START_TEST(test_fork_after_deaths)
+{
+	struct intern_interp *interp = test_interp(0);
+	struct intern_str *kept, *s;
+	char buf[32];
+	int status;
+	pid_t pid;
+
+	/* Deaths before the fork: the call_rcu thread runs, batches queued. */
+	for (unsigned i = 0; i < 10000; i++) {
+		snprintf(buf, sizeof(buf), "parent-string-%u", i);
+		s = intern_bytes(interp, buf, strlen(buf));
+		ck_assert_ptr_nonnull(s);
+		intern_str_decref(s);
+	}
+	kept = intern_bytes(interp, "interned-before-fork", 20);
+	ck_assert_ptr_nonnull(kept);
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(child(interp, kept));
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(!WIFSIGNALED(status), "child killed by signal %d%s", WTERMSIG(status),
+		      WTERMSIG(status) == SIGALRM ? " (intern_barrier hung)" : "");
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_OK,
+		      "child failed with status %d", WEXITSTATUS(status));
+
+	/* The parent's call_rcu thread runs again after the fork. */
+	for (unsigned i = 0; i < 10000; i++) {
+		snprintf(buf, sizeof(buf), "parent-after-%u", i);
+		s = intern_bytes(interp, buf, strlen(buf));
+		ck_assert_ptr_nonnull(s);
+		intern_str_decref(s);
+	}
+	intern_barrier();
+	ck_assert_int_eq(intern_interp_check(interp), 0);
+	intern_str_decref(kept);
+	intern_interp_free(interp);
+	intern_barrier();
+}
+END_TEST
+
+/* Two generations: a child forks a grandchild, which must work too. */
+START_TEST(test_fork_twice)
+{
+	struct intern_interp *interp = test_interp(0);
+	struct intern_str *kept = intern_bytes(interp, "interned-before-fork", 20);
+	struct intern_str *s;
+	int status;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(kept);
+	s = intern_bytes(interp, "dies-before-fork", 16);
+	intern_str_decref(s);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		pid_t grandchild;
+
+		signal(SIGALRM, SIG_DFL);
+		alarm(CHILD_SECONDS);
+		s = intern_bytes(interp, "dies-in-child", 13);
+		intern_str_decref(s);
+		intern_barrier();
+		grandchild = fork();
+		if (grandchild < 0)
+			_exit(1);
+		if (grandchild == 0)
+			_exit(child(interp, kept));
+		if (waitpid(grandchild, &status, 0) != grandchild || !WIFEXITED(status))
+			_exit(1);
+		/* Its own copies, as the grandchild did (for leak checkers). */
+		intern_str_decref(kept);
+		intern_interp_free(interp);
+		intern_barrier();
+		_exit(WEXITSTATUS(status));
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_OK,
+		      "child or grandchild failed (status %#x)", status);
+	intern_str_decref(kept);
+	intern_interp_free(interp);
+	intern_barrier();
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("fork");
+	TCase *tc = tcase_create("fork");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_fork_after_deaths);
+	tcase_add_test(tc, test_fork_twice);
+	suite_add_tcase(s, tc);
+	return test_run_suite(s);
+}
