@@ -7,8 +7,7 @@
  * escalates to when it is flooded again after a reseed (table.c, "Flood
  * defence"; docs/hashing.md has the attack analysis).
  *
- * SipHash
- * Written from the SipHash paper (Aumasson and Bernstein, 2012): four 64-bit
+ * SipHash is written from the paper (Aumasson and Bernstein, 2012): four 64-bit
  * lanes, the message absorbed 8 little-endian bytes at a time with
  * `crounds` SipRounds per word, the last partial word padded with the
  * length in its top byte, then `drounds` rounds of finalization.  We run
