@@ -1,7 +1,13 @@
 /*
- * hash.c: SipHash-c-d and the per-process key.
+ * hash.c: the table's two keyed hashes and the per-process key.
  *
- * Written from the SipHash paper (Aumasson and Bernstein, 2012): four 64-bit
+ * The fast hash (fastmix) is what every lookup pays: a multiply-mix in the
+ * style of wyhash and rapidhash, written here from the idea, not from
+ * their code (see fastmix below).  SipHash-1-3 is the strong hash a shard
+ * escalates to when it is flooded again after a reseed (table.c, "Flood
+ * defence"; docs/hashing.md has the attack analysis).
+ *
+ * SipHash is written from the paper (Aumasson and Bernstein, 2012): four 64-bit
  * lanes, the message absorbed 8 little-endian bytes at a time with
  * `crounds` SipRounds per word, the last partial word padded with the
  * length in its top byte, then `drounds` rounds of finalization.  We run
@@ -37,6 +43,17 @@ static inline uint64_t load_le64(const unsigned char *p)
 	memcpy(&w, p, 8);
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+static inline uint64_t load_le32(const unsigned char *p)
+{
+	uint32_t w;
+
+	memcpy(&w, p, 4);
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+	w = __builtin_bswap32(w);
 #endif
 	return w;
 }
@@ -97,6 +114,83 @@ siphash(const uint64_t key[2], const unsigned char *p, size_t len, int crounds, 
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+/*
+ * The fast keyed hash.
+ *
+ * The core is mum(x, y): the 128-bit product of two 64-bit words, its two
+ * halves xor-ed.  Every output bit depends on every input bit of both
+ * factors, one multiply (3-4 cycles) on x86-64 and AArch64.  The key
+ * enters every factor that holds message bytes (a word xor-ed with a key
+ * word), so without the key an attacker cannot choose what is multiplied.
+ *
+ *  - 0..16 bytes, the identifiers that dominate (one or two loads, no
+ *    loop): two words a, b that together hold every byte: 8..16 bytes the
+ *    first and the last 8 (overlapping), 4..7 the first and the last 4,
+ *    1..3 the first, middle and last byte.  For a given length these are
+ *    one-to-one, and the length itself enters the last mix, so strings of
+ *    different lengths with equal words still differ.
+ *  - Longer: 16 bytes per multiply into a running state, then the last
+ *    16 bytes (overlapping) as for a short string.
+ *  - Two mixes at the end: mum(a ^ k1, b ^ s) absorbs the words, and a
+ *    second mum spreads the result over all 64 bits, which fold() then
+ *    reduces to the table's 32.
+ *
+ * What it does not resist: anyone who knows the key (a factor equal to 0
+ * wipes everything absorbed so far, and collisions are then found at
+ * will), and, as for every hash of its family, a patient attacker who
+ * learns bucket collisions from timings.  The table's answer to both is
+ * escalation to SipHash under a fresh key.
+ */
+#define FM_P0 0x2d358dccaa6c78a5ULL /* odd constants with balanced bits */
+#define FM_P1 0x8bb84b93962eacc9ULL
+#define FM_P2 0x4b33a62ed433d4a3ULL
+#define FM_P3 0xa0761d6478bd642fULL
+
+static inline uint64_t mum(uint64_t x, uint64_t y)
+{
+	__uint128_t r = (__uint128_t)x * y;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline __attribute__((always_inline)) uint64_t
+fastmix(const uint64_t key[2], const unsigned char *p, size_t len)
+{
+	uint64_t s = key[0] ^ FM_P0, a, b;
+
+	if (__builtin_expect(len <= 16, 1)) {
+		if (len >= 8) {
+			a = load_le64(p);
+			b = load_le64(p + len - 8);
+		} else if (len >= 4) {
+			a = load_le32(p);
+			b = load_le32(p + len - 4);
+		} else if (len) {
+			a = ((uint64_t)p[0] << 16) | ((uint64_t)p[len >> 1] << 8) | p[len - 1];
+			b = 0;
+		} else {
+			a = b = 0;
+		}
+	} else {
+		size_t left = len;
+
+		do {
+			s = mum(load_le64(p) ^ key[1] ^ FM_P1, load_le64(p + 8) ^ s);
+			p += 16;
+			left -= 16;
+		} while (left > 16);
+		a = load_le64(p + left - 16);
+		b = load_le64(p + left - 8);
+	}
+	s = mum(a ^ key[1] ^ FM_P2, b ^ s);
+	return mum(s ^ (uint64_t)len ^ FM_P3, key[0] ^ key[1] ^ FM_P1);
+}
+
+uint64_t intern__fastmix(const uint64_t key[2], const void *data, size_t len)
+{
+	return fastmix(key, data, len);
+}
+
 uint64_t intern__siphash(const uint64_t key[2], const void *data, size_t len,
 			 int crounds, int drounds)
 {
@@ -107,7 +201,7 @@ uint64_t intern__siphash(const uint64_t key[2], const void *data, size_t len,
 	return siphash(key, data, len, crounds, drounds);
 }
 
-/* Fold SipHash's 64 bits to the table's 32.  A total-collision build
+/* Fold a 64-bit hash to the table's 32.  A total-collision build
  * (meson -Dtest_hash=constant|4bit) throws the bits away here, so that every
  * table hash, whatever its key, is one value or one of 16. */
 static inline uint32_t fold(uint64_t h)
@@ -145,17 +239,22 @@ static inline const uint64_t *the_key(void)
  * frame to set up on the hot path). */
 static __attribute__((noinline, cold)) uint32_t hash_first(const void *data, size_t len)
 {
-	return fold(siphash(the_key(), data, len, 1, 3));
+	return fold(fastmix(the_key(), data, len));
 }
 
 uint32_t intern__hash(const void *data, size_t len)
 {
 	if (!key_made())
 		return hash_first(data, len);
-	return fold(siphash(process_key, data, len, 1, 3));
+	return fold(fastmix(process_key, data, len));
 }
 
-uint32_t intern__hash_keyed(const uint64_t key[2], const void *data, size_t len)
+uint32_t intern__hash_fast_keyed(const uint64_t key[2], const void *data, size_t len)
+{
+	return fold(fastmix(key, data, len));
+}
+
+uint32_t intern__hash_sip_keyed(const uint64_t key[2], const void *data, size_t len)
 {
 	return fold(siphash(key, data, len, 1, 3));
 }

@@ -226,10 +226,13 @@ static int rebuild(struct intern_interp *interp, struct intern__shard *sh, uint3
 	t = table_new(slots_for(sh->live + extra));
 	if (!t)
 		return -ENOMEM;
-	/* The array's key: a fresh one for a reseed, else the old array's
-	 * (entries keep their bucket hashes and their tags). */
+	/* The array's key: a fresh one for a reseed, one hash level up
+	 * (the process hash, the fast hash under the fresh key, SipHash under
+	 * it: "Flood defence"), else the old array's (entries keep their
+	 * bucket hashes and their tags). */
 	if (reseed) {
-		t->keyed = 1;
+		t->keyed = old && old->keyed >= INTERN__HASH_FAST ? INTERN__HASH_SIP
+								  : INTERN__HASH_FAST;
 		intern__random_key(t->key);
 	} else if (old) {
 		t->keyed = old->keyed;
@@ -281,18 +284,27 @@ static int rebuild(struct intern_interp *interp, struct intern__shard *sh, uint3
  *    neighbouring buckets).
  *  - Reseed: the shard's array is rebuilt, as for growth, into a new array
  *    with a fresh key from the OS (intern__random_key, independent of the
- *    process key), every entry placed and tagged by its SipHash under that
+ *    process key), every entry placed and tagged by its hash under that
  *    key, dying entries dropped (R3), and published with release (B); the
  *    old array goes to call_rcu.  Readers never wait: one that loaded the
  *    old array hashes with the old array's key (the key is in the array,
  *    table.h), one that loads the new array with the new key.  No other
  *    shard is touched, and no global pause; the shard index stays the
  *    process-wide hash's.
+ *  - Escalation (table.h, `keyed`): the first reseed moves the shard from
+ *    the process hash (level 0) to the fast hash under the fresh key
+ *    (level 1), which undoes anything learned or leaked about the process
+ *    key.  A flood at level 1 means the fast hash itself is being beaten
+ *    (a multicollision that holds whatever the key, or a key learned
+ *    again): the next reseed moves to SipHash-1-3 under a fresh key
+ *    (level 2), whose collisions cannot be found without the key.  It
+ *    stays there.
  *  - Cost: a reseeded shard's lookups hash twice (the process hash picks
  *    the shard, the array's key the bucket), its rebuilds hash every entry.
- *    At most one reseed per doubling of the shard's entries, so nothing
- *    can make a shard reseed in a loop; none in a total-collision build,
- *    where no key helps.
+ *    Escalating from level 1 is allowed at once; otherwise at most one
+ *    reseed per doubling of the shard's entries, so nothing can make a
+ *    shard reseed in a loop; none in a total-collision build, where no key
+ *    helps.
  * ---------------------------------------------------------------------- */
 
 #define RESEED_PROBES 64u /* a probe this long is examined */
@@ -317,8 +329,9 @@ static bool flooded(const struct intern__shard *sh, const struct intern__table *
 #else
 	if (__atomic_load_n(&intern__reseed_disabled, __ATOMIC_RELAXED))
 		return false;
-	/* Once per doubling of the shard. */
-	if (sh->reseeds && sh->live < 2 * (uint64_t)sh->reseed_live)
+	/* Once per doubling of the shard, except the one step up to SipHash. */
+	if (sh->reseeds && t->keyed != INTERN__HASH_FAST &&
+	    sh->live < 2 * (uint64_t)sh->reseed_live)
 		return false;
 	if (probes > RESEED_LONG)
 		return true;

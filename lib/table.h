@@ -129,26 +129,42 @@ static inline bool take_ref(struct intern_str *s)
 
 /*
  * A shard's slot array.  Its entries sit at the bucket, and carry the tag,
- * of their *bucket hash*: the string's process-wide hash (ob_hash) while
- * `keyed` is 0, the same SipHash under the array's own `key` once the shard
- * has been reseeded (table.c, "Flood defence").  The key travels with the
- * array, so a reader hashes with the key of the array it loaded, whichever
- * that is; the shard is always chosen by the process-wide hash.
+ * of their *bucket hash*, chosen by the array's `keyed` level (table.c,
+ * "Flood defence"): 0, the string's process-wide hash (ob_hash, the fast
+ * hash under the process key); 1, after a reseed, the fast hash under the
+ * array's own `key`; 2, after a flood at level 1, SipHash-1-3 under the
+ * array's own key.  The key travels with the array, so a reader hashes
+ * with the level and key of the array it loaded, whichever that is; the
+ * shard is always chosen by the process-wide hash.
  */
+enum {
+	INTERN__HASH_PROCESS = 0, /* ob_hash */
+	INTERN__HASH_FAST = 1,    /* fast hash under key */
+	INTERN__HASH_SIP = 2      /* SipHash-1-3 under key */
+};
+
 struct intern__table {
 	struct rcu_head rcu;
 	uint32_t mask;   /* slots - 1 */
-	uint32_t keyed;  /* 0: bucket hash = ob_hash; 1: SipHash under key */
+	uint32_t keyed;  /* INTERN__HASH_PROCESS, _FAST or _SIP */
 	uint64_t key[2];
 	uintptr_t slots[];
 };
+
+/* The bucket hash of bytes in a keyed array (level 1 or 2). */
+static inline uint32_t keyed_hash(const struct intern__table *t, const char *data, size_t len)
+{
+	if (t->keyed == INTERN__HASH_FAST)
+		return intern__hash_fast_keyed(t->key, data, len);
+	return intern__hash_sip_keyed(t->key, data, len);
+}
 
 /* The bucket hash, in array `t`, of bytes whose process hash is `hash`. */
 static inline uint32_t bucket_hash(const struct intern__table *t, uint32_t hash,
 				   const char *data, size_t len)
 {
-	if (__builtin_expect(t->keyed != 0, 0))
-		return intern__hash_keyed(t->key, data, len);
+	if (__builtin_expect(t->keyed != INTERN__HASH_PROCESS, 0))
+		return keyed_hash(t, data, len);
 	return hash;
 }
 
@@ -156,8 +172,8 @@ static inline uint32_t bucket_hash(const struct intern__table *t, uint32_t hash,
 static inline uint32_t entry_bucket_hash(const struct intern__table *t,
 					 const struct intern_str *s)
 {
-	if (t->keyed)
-		return intern__hash_keyed(t->key, intern__data(s), s->ob_len);
+	if (t->keyed != INTERN__HASH_PROCESS)
+		return keyed_hash(t, intern__data(s), s->ob_len);
 	return entry_hash(s);
 }
 

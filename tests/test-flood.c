@@ -4,7 +4,8 @@
  * the hash bits that pick the shard and the bucket; meson runs the suite
  * with INTERN_HASH_SEED fixed, so the keys are the same every run) make the
  * shard they land in reseed, online: one reseed, the lookups stay correct,
- * and the probes short again; other shards are untouched; readers that run
+ * and the probes short again; keys that collide under a reseeded shard's
+ * own key escalate it to SipHash; other shards are untouched; readers that run
  * through the reseed never miss; killers that race with it still remove
  * their strings; a large natural table never reseeds; the undefended table
  * (intern__reseed_disabled) shows what the attack does.
@@ -18,17 +19,19 @@
 #include "table.h"
 #include "test-util.h"
 
-/* Keys whose process hash agrees with the first one's on the low `low`
- * bits and the top `top` bits: one bucket (for tables of up to 2^low
- * slots) in one shard (of up to 2^top shards). */
+/* Keys whose hash agrees with the first one's on the low `low` bits and
+ * the top `top` bits: one bucket (for tables of up to 2^low slots) in one
+ * shard (of up to 2^top shards).  The hash is the process hash, or with
+ * `key` the fast hash under that key (a level-1 array's, table.h). */
 struct attack {
 	char (*key)[16];
 	size_t *len;
 	unsigned n;
 };
 
-static __attribute__((unused)) struct attack find_attack(unsigned n, unsigned low, unsigned top,
-							 unsigned long salt)
+static __attribute__((unused)) struct attack find_attack_under(const uint64_t *key, unsigned n,
+							       unsigned low, unsigned top,
+							       unsigned long salt)
 {
 	struct attack a = { malloc(n * sizeof(*a.key)), malloc(n * sizeof(*a.len)), 0 };
 	const uint32_t lmask = (1u << low) - 1;
@@ -39,7 +42,8 @@ static __attribute__((unused)) struct attack find_attack(unsigned n, unsigned lo
 	for (unsigned long c = 0; a.n < n; c++) {
 		char buf[16];
 		int len = snprintf(buf, sizeof(buf), "atk%lx_%lx", salt, c);
-		uint32_t h = intern__hash(buf, (size_t)len);
+		uint32_t h = key ? intern__hash_fast_keyed(key, buf, (size_t)len)
+				 : intern__hash(buf, (size_t)len);
 
 		if (a.n == 0)
 			want = h;
@@ -50,6 +54,12 @@ static __attribute__((unused)) struct attack find_attack(unsigned n, unsigned lo
 		a.len[a.n++] = (size_t)len;
 	}
 	return a;
+}
+
+static __attribute__((unused)) struct attack find_attack(unsigned n, unsigned low, unsigned top,
+							 unsigned long salt)
+{
+	return find_attack_under(NULL, n, low, top, salt);
 }
 
 static __attribute__((unused)) void free_attack(struct attack *a)
@@ -173,7 +183,7 @@ START_TEST(test_reseed_only_attacked_shard)
 	st = test_stats_of(interp);
 	ck_assert_uint_eq(st.reseeds, 1);
 	ck_assert_uint_eq(keyed_shards(interp), 1);
-	ck_assert(target->table->keyed);
+	ck_assert_uint_eq(target->table->keyed, INTERN__HASH_FAST);
 	ck_assert_uint_eq(target->reseeds, 1);
 	ck_assert_uint_lt(st.max_probe, 64);
 	ck_assert_int_eq(intern_interp_check(interp), 0);
@@ -187,6 +197,66 @@ START_TEST(test_reseed_only_attacked_shard)
 	ck_assert_int_eq(intern_interp_check(interp), 0);
 	intern_interp_free(interp);
 	free(benign);
+	free_attack(&a);
+}
+END_TEST
+
+START_TEST(test_escalate_to_siphash)
+{
+	/* A shard already at level 1 (the fast hash under its own key) is
+	 * flooded by keys that collide under that very key, as an attacker
+	 * who learned it, or who beat the fast hash whatever its key, would
+	 * send: it moves to SipHash under a fresh key (level 2) at once, not
+	 * after a doubling, and the probes are short again.  It never goes
+	 * back, and a further reseed stays at level 2. */
+	enum {
+		BENIGN = 200,
+		ATK = 300
+	};
+	struct intern_interp *interp = test_interp(1);
+	struct intern__shard *sh = &interp->shards[0];
+	struct intern_str *benign[BENIGN], *atk[ATK];
+	struct intern_stats st;
+	struct attack a;
+	uint64_t key[2];
+	unsigned escalated_at = 0;
+
+	intern_benign(interp, benign, BENIGN);
+	ck_assert_int_eq(intern__table_reseed(interp, 0), 0);
+	ck_assert_uint_eq(sh->table->keyed, INTERN__HASH_FAST);
+	memcpy(key, sh->table->key, sizeof(key));
+	a = find_attack_under(key, ATK, 12, 0, 3);
+	for (unsigned i = 0; i < ATK; i++) {
+		atk[i] = intern_bytes(interp, a.key[i], a.len[i]);
+		ck_assert_content(atk[i], a.key[i], a.len[i]);
+		if (!escalated_at && sh->table->keyed == INTERN__HASH_SIP)
+			escalated_at = i + 1;
+	}
+	st = test_stats_of(interp);
+	printf("# escalated to SipHash at colliding key %u of %u; then max probe %zu, mean %.2f\n",
+	       escalated_at, ATK, st.max_probe, st.avg_probe);
+	fflush(stdout);
+	ck_assert_uint_eq(st.reseeds, 2);
+	ck_assert_uint_eq(sh->table->keyed, INTERN__HASH_SIP);
+	ck_assert_uint_gt(escalated_at, 16);
+	ck_assert_uint_le(escalated_at, 80);
+	ck_assert_uint_lt(st.max_probe, 64);
+	ck_assert(st.avg_probe < 3.0);
+	ck_assert_int_eq(intern_interp_check(interp), 0);
+	for (unsigned i = 0; i < ATK; i++)
+		ck_assert_lookup(interp, a.key[i], a.len[i], atk[i]);
+	/* Level 2 is the top. */
+	ck_assert_int_eq(intern__table_reseed(interp, 0), 0);
+	ck_assert_uint_eq(sh->table->keyed, INTERN__HASH_SIP);
+	for (unsigned i = 0; i < ATK; i++) {
+		ck_assert_lookup(interp, a.key[i], a.len[i], atk[i]);
+		intern_str_decref(atk[i]);
+	}
+	for (unsigned i = 0; i < BENIGN; i++)
+		intern_str_decref(benign[i]);
+	ck_assert_uint_eq(test_stats_of(interp).mortal, 0);
+	ck_assert_int_eq(intern_interp_check(interp), 0);
+	intern_interp_free(interp);
 	free_attack(&a);
 }
 END_TEST
@@ -449,6 +519,7 @@ int main(void)
 		 * collides, and no reseed is attempted). */
 		test_reseed_one_shard,
 		test_reseed_only_attacked_shard,
+		test_escalate_to_siphash,
 		test_no_reseed_naturally,
 		test_undefended,
 		test_reseed_under_readers,

@@ -30,7 +30,6 @@
 #include <string.h>
 
 #include "bench.h"
-#include "hash.h"
 
 #define CK_SHARD_BITS 6
 #define CK_SHARDS (1u << CK_SHARD_BITS)
@@ -188,7 +187,7 @@ static void ck_destroy(void *tab)
 __attribute__((noinline)) static const void *ck_intern(void *tab, const char *s, size_t len)
 {
 	struct ck_table *t = tab;
-	uint32_t hash = intern__hash(s, len);
+	uint32_t hash = bench_hash(s, len);
 	struct ck_shard *sh = shard_of(t, hash);
 	struct ck_probe probe = { { hash, (uint32_t)len | CK_PROBE }, s };
 	struct ck_entry *e;

@@ -4,9 +4,8 @@
  *
  * It is one process-wide table, so create and destroy do nothing and what
  * one workload interns stays for the rest of the run.  It hashes with its
- * own g_str_hash (djb2, unseeded), not with libintern's SipHash: the only
- * row that does not share the hash, so its numbers include that
- * difference.  It never frees a string, so it cannot run counted
+ * own g_str_hash (djb2, unseeded), in both hash modes (bench.h,
+ * bench_hash): its users cannot change it.  It never frees a string, so it cannot run counted
  * workloads; and it leaks its quark array each time 2,048 more strings
  * arrive (gquark.c copies it to a larger one and keeps the old for
  * lockless readers), so memory grows with the square of the strings

@@ -27,7 +27,6 @@
 #include <string.h>
 
 #include "bench.h"
-#include "hash.h"
 
 struct lf_table {
 	struct cds_lfht *ht;
@@ -119,7 +118,7 @@ static void lf_destroy(void *tab)
 __attribute__((noinline)) static const void *lf_intern(void *tab, const char *s, size_t len)
 {
 	struct lf_table *t = tab;
-	unsigned long hash = intern__hash(s, len);
+	unsigned long hash = bench_hash(s, len);
 	struct lf_key key = { s, len };
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *node;

@@ -29,7 +29,6 @@
 #include <string.h>
 
 #include "bench.h"
-#include "hash.h"
 
 /* ---------------------------------------------------------------------------
  * The open-addressing table (no synchronization of its own)
@@ -202,7 +201,7 @@ static inline void count_exclusive(struct oa_entry *e)
 static inline const void *locked_intern(struct locked_table *lt, const char *s,
 					size_t len, enum lock_kind kind)
 {
-	uint32_t hash = intern__hash(s, len);
+	uint32_t hash = bench_hash(s, len);
 	struct oa_entry *e;
 	size_t slot;
 
@@ -248,7 +247,7 @@ static inline void locked_release(struct locked_table *lt, const void *h,
 	if (c == 0) {
 		size_t slot;
 
-		if (oa_find(&lt->t, intern__hash(e->data, e->len), e->data, e->len,
+		if (oa_find(&lt->t, bench_hash(e->data, e->len), e->data, e->len,
 			    &slot) != e)
 			bench_die("locked table: a counted entry is not in its table");
 		oa_remove_at(&lt->t, slot);
@@ -342,7 +341,7 @@ struct bench_set *bench_set_new(void)
 
 bool bench_set_add(struct bench_set *set, const char *s, size_t len)
 {
-	uint32_t hash = intern__hash(s, len);
+	uint32_t hash = bench_hash(s, len);
 	size_t slot;
 
 	if (oa_find(&set->t, hash, s, len, &slot))

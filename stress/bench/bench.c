@@ -132,6 +132,9 @@ static size_t heap_in_use(void)
  * Options
  * ------------------------------------------------------------------------- */
 
+/* --same-hash (bench.h, bench_hash). */
+bool bench_same_hash;
+
 static const char usage[] =
 	"usage: intern-bench [--quick | --full] [options]\n"
 	"\n"
@@ -149,6 +152,9 @@ static const char usage[] =
 	"                      processes used over 10% of the CPU during it (default\n"
 	"                      2; the run spends at most a quarter more time on it)\n"
 	"  --pin               pin worker i to CPU i mod cores\n"
+	"  --same-hash         every table hashes with libintern's own hash (isolates\n"
+	"                      concurrency); by default each baseline uses XXH3-64,\n"
+	"                      as its users would, and GLib its own hash\n"
 	"  --tokens PATH...    files or directories to take identifiers from\n"
 	"                      (all following arguments up to the next option)\n"
 	"  --tokens-max N      stop after N identifiers (default 16000000)\n"
@@ -287,6 +293,9 @@ static void parse_options(struct bench_options *o, int argc, char **argv)
 			takes = false;
 		} else if (!strcmp(a, "--pin")) {
 			o->pin = true;
+			takes = false;
+		} else if (!strcmp(a, "--same-hash")) {
+			o->same_hash = true;
 			takes = false;
 		} else if (!strcmp(a, "--tokens")) {
 			while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
@@ -952,6 +961,7 @@ int main(int argc, char **argv)
 	int status;
 
 	parse_options(&opt, argc, argv);
+	bench_same_hash = opt.same_hash;
 	/*
 	 * Register the main thread with liburcu before libintern could do it
 	 * lazily: the RCU baselines need it registered too, and registering
@@ -965,8 +975,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, "intern-bench: %s mode, %u cores, threads", opt.mode, opt.ncpus);
 	for (unsigned t = 0; t < opt.nthreads; t++)
 		fprintf(stderr, "%s%u", t ? "," : " ", opt.threads[t]);
-	fprintf(stderr, ", %u reps x %.3g s%s; building workloads...\n", opt.reps,
-		opt.slice_s, opt.pin ? ", pinned" : "");
+	fprintf(stderr, ", %u reps x %.3g s%s, %s; building workloads...\n", opt.reps,
+		opt.slice_s, opt.pin ? ", pinned" : "", bench_hash_mode(&opt));
 	rep.nworkloads = bench_workloads_build(&opt, &workloads);
 	rep.workloads = workloads;
 	rep.cells = bench_xcalloc(rep.nworkloads * rep.nimpls * opt.nthreads,

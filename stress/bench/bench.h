@@ -2,8 +2,9 @@
  * bench.h: what the parts of intern-bench share.
  *
  * intern-bench measures libintern against the interners an application
- * would otherwise use, in one process and one run, with the same keyed hash
- * (lib/hash.h) in every table except GLib's.  Four pieces meet here:
+ * would otherwise use, in one process and one run, each baseline with the
+ * fast hash its users would give it (bench_hash below).  Four pieces meet
+ * here:
  *
  *   - implementations (struct bench_impl): libintern and the baselines, one
  *     vtable each, in impl-libintern.c and baseline-*.c;
@@ -23,6 +24,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <xxhash.h>
+
+#include "hash.h"
 
 /* ---------------------------------------------------------------------------
  * Record streams
@@ -94,6 +99,29 @@ struct bench_options; /* bench.c */
 size_t bench_workloads_build(const struct bench_options *opt,
 			     struct bench_workload **out);
 void bench_workloads_free(struct bench_workload *w, size_t n);
+
+/* ---------------------------------------------------------------------------
+ * The baselines' hash
+ * ------------------------------------------------------------------------- */
+
+/*
+ * The hash every baseline table files a string under (GLib keeps its own):
+ * by default XXH3-64 from the system's libxxhash, the fast hash a user of
+ * a mutex-guarded table, cds_lfht or ck_hs would give it; with --same-hash
+ * (bench_same_hash set), libintern's own process hash, so that the rows
+ * differ only in their concurrency.  Folded to 32 bits like libintern's.
+ */
+extern bool bench_same_hash;
+
+static inline uint32_t bench_hash(const char *s, size_t len)
+{
+	uint64_t h;
+
+	if (bench_same_hash)
+		return intern__hash(s, len);
+	h = XXH3_64bits(s, len);
+	return (uint32_t)(h ^ (h >> 32));
+}
 
 /* ---------------------------------------------------------------------------
  * Implementations
@@ -264,6 +292,7 @@ struct bench_options {
 	unsigned retries;            /* re-runs of a busy repetition, at most */
 	double slice_s;              /* seconds per repetition */
 	bool pin;
+	bool same_hash;              /* --same-hash: every table on libintern's hash */
 	unsigned ncpus;
 	size_t small_keys, large_keys, churn_keys, misses_keys;
 	size_t tokens_max;
@@ -296,6 +325,9 @@ static inline struct bench_cell *bench_cell_at(const struct bench_report *r,
 {
 	return &r->cells[(w * r->nimpls + i) * r->opt->nthreads + t];
 }
+
+/* Which hash the baselines ran with, in words (bench_hash). */
+const char *bench_hash_mode(const struct bench_options *o);
 
 /* Print the table and targets to stdout; write CSV, Markdown and plots
  * where the options ask for them.  Returns 0, or 1 if gnuplot failed. */

@@ -505,6 +505,15 @@ static void print_summary(const struct bench_report *r)
  * Terminal
  * ------------------------------------------------------------------------- */
 
+const char *bench_hash_mode(const struct bench_options *o)
+{
+	return o->same_hash ? "same-hash mode: every table hashes with libintern's own keyed "
+			      "hash, except glib (its own djb2)"
+			    : "as-used mode: every baseline hashes with XXH3-64 (libxxhash), "
+			      "glib with its own djb2, libintern with its own keyed hash "
+			      "(--same-hash: all on libintern's)";
+}
+
 /* What a newcomer needs to read the tables: the columns, which way is
  * better, and what each row is. */
 static void print_legend(const struct bench_report *r)
@@ -519,8 +528,8 @@ static void print_legend(const struct bench_report *r)
 	       "  ratio   libintern's Mops/s divided by this row's: above 1.00x libintern "
 	       "is faster,\n"
 	       "          below 1.00x this row is faster\n"
-	       "Every table hashes with libintern's keyed SipHash-1-3, except glib "
-	       "(its own djb2).\nThe rows:\n");
+	       "Hashes, %s.\nThe rows:\n",
+	       bench_hash_mode(r->opt));
 	for (size_t i = 0; i < r->nimpls; i++) {
 		const struct bench_impl *impl = r->impls[i];
 
@@ -643,6 +652,9 @@ static void write_csv(const struct bench_report *r, const struct targets *ts, FI
 
 	fprintf(f, "kind,workload,impl,threads,reps,mops_median,mops_min,mops_max,"
 		   "ns_per_op,ratio_libintern_over_impl,bytes_per_entry,others_cpu,status,note\n");
+	fprintf(f, "hash,,,,,,,,,,,,%s,", o->same_hash ? "same-hash" : "as-used");
+	csv_str(f, bench_hash_mode(o));
+	fputc('\n', f);
 	for (size_t w = 0; w < r->nworkloads; w++) {
 		for (size_t i = 0; i < r->nimpls; i++) {
 			const char *why = r->skip_reason[w * r->nimpls + i];
@@ -876,8 +888,8 @@ static void write_md(const struct bench_report *r, const struct targets *ts, FIL
 	fprintf(f, "A cell is `median Mops/s · core-ns per op · libintern/row` "
 		   "(ratio > 1: libintern faster). Core-ns per op = 1000 × min(threads, cores) "
 		   "/ Mops/s. The ratio compares with `libintern` (immortal keys), or with "
-		   "`libintern-mortal` where the workload is counted. Every table hashes with "
-		   "libintern's keyed SipHash-1-3 except `glib` (its own djb2).\n\n");
+		   "`libintern-mortal` where the workload is counted. Hashes, %s.\n\n",
+		bench_hash_mode(o));
 
 	fprintf(f, "The machine: the hash alone (the same loop and call, no table, nothing "
 		   "shared between threads), Mops/s by threads:");

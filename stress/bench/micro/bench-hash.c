@@ -6,12 +6,18 @@
  *
  * Reads the files, takes every C identifier token ([A-Za-z_][A-Za-z0-9_]*)
  * in order (repeats included, as a parser meets them), and hashes the whole
- * stream with each candidate under a random key: the best of 11 runs, in
+ * stream with each candidate under a random key (the library's own under
+ * its process key): the best of 11 runs, in
  * ns per token, and a checksum so nothing is optimized away.  For
  * instructions, run under callgrind with --toggle-collect=run_<name>.
  *
  * Candidates:
- *   siphash13   SipHash-1-3, 32-bit fold: the library's (lib/hash.c)
+ *   fastmix     the library's process hash (lib/hash.c): its keyed
+ *               multiply-mix, 32-bit fold, as intern__hash runs it
+ *   xxh3        XXH3-64 from the system's libxxhash, unseeded, 32-bit
+ *               fold: what the benchmark's baselines use (bench.h)
+ *   siphash13   SipHash-1-3, 32-bit fold: the library's strong hash, a
+ *               flooded shard's level 2 (lib/table.c)
  *   siphash24   SipHash-2-4: the conservative original
  *   halfsip13   HalfSipHash-1-3: 32-bit lanes, 64-bit key
  *   wymix       a wyhash-style keyed multiply-mix (128-bit multiply of the
@@ -26,6 +32,8 @@
 #include <string.h>
 #include <time.h>
 #include <sys/random.h>
+
+#include <xxhash.h>
 
 #include "hash.h"
 #include "bench-args.h"
@@ -111,6 +119,18 @@ static uint32_t wymix(const void *data, size_t len)
 		a = ((uint64_t)p[0] << 16) | ((uint64_t)p[len >> 1] << 8) | p[len - 1];
 	}
 	h = mum(a ^ key[1] ^ 0x8ebc6af09c88c6e3ULL, b ^ s);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static uint32_t fastmix(const void *data, size_t len)
+{
+	return intern__hash(data, len);
+}
+
+static uint32_t xxh3(const void *data, size_t len)
+{
+	uint64_t h = XXH3_64bits(data, len);
+
 	return (uint32_t)(h ^ (h >> 32));
 }
 
@@ -207,6 +227,8 @@ static double now_ns(void)
 			sum += name(text + off[i], tlen[i]);                     \
 		return sum;                                                      \
 	}
+RUNNER(fastmix)
+RUNNER(xxh3)
 RUNNER(siphash13)
 RUNNER(siphash24)
 RUNNER(halfsip13)
@@ -246,6 +268,8 @@ int main(int argc, char **argv)
 		bytes += tlen[i];
 	printf("%zu identifier tokens, mean length %.1f bytes\n", ntok,
 	       ntok ? (double)bytes / (double)ntok : 0.0);
+	bench("fastmix", run_fastmix);
+	bench("xxh3", run_xxh3);
 	bench("siphash13", run_siphash13);
 	bench("siphash24", run_siphash24);
 	bench("halfsip13", run_halfsip13);
