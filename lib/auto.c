@@ -41,14 +41,11 @@ static bool is_identifier(const char *data, size_t len, size_t max_len)
 INTERN_API struct intern_str *intern_auto(struct intern_interp *interp, const char *data,
 					  size_t len)
 {
+	int rc = intern__interp_ok(interp) ? intern__check_bytes(data, len) : -EINVAL;
 	struct intern_str *s;
 
-	if (!intern__interp_ok(interp) || (!data && len)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (len > INTERN_STR_MAX_LEN) {
-		errno = EOVERFLOW;
+	if (rc < 0) {
+		errno = -rc;
 		return NULL;
 	}
 	/* A string with a built-in singleton is canonical for free. */

@@ -8,6 +8,7 @@
 #ifndef INTERN_PRIVATE_H
 #define INTERN_PRIVATE_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -75,7 +76,20 @@ static inline bool intern__str_sane(const struct intern_str *s)
 	       (s->ob_flags & ~INTERN_STR_F_STATIC) == 0 && s->ob_len <= INTERN_STR_MAX_LEN;
 }
 
-/* A new NOT_INTERNED string with count 1 and the given hash; NULL + ENOMEM. */
+/* May `len` bytes at `data` become a string?  0, -EINVAL (NULL data with a
+ * length) or -EOVERFLOW (longer than INTERN_STR_MAX_LEN).  Every call that
+ * takes bytes asks this first. */
+static inline int intern__check_bytes(const char *data, size_t len)
+{
+	if (!data && len)
+		return -EINVAL;
+	if (len > INTERN_STR_MAX_LEN)
+		return -EOVERFLOW;
+	return 0;
+}
+
+/* A new NOT_INTERNED string with count 1 and the given hash; NULL: out of
+ * memory (errno is not set: the public constructor that called says). */
 struct intern_str *intern__str_alloc(const char *data, size_t len, uint32_t hash);
 
 /* Poison (checking builds) and free a dynamic string nobody can reach. */
