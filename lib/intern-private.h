@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "intern.h"
+#include "thread.h"
 
 /* Wraps every exported definition; the version script lists the same set. */
 #define INTERN_API INTERN_EXPORT
@@ -212,18 +213,6 @@ void intern__release_mortal(struct intern_str *s);
 
 /* ---- statistics (stats.c) ----------------------------------------------- */
 
-/*
- * A thread's private lookup counters for one interpreter (stats.c explains
- * the scheme).  The counters are written by the owning thread only, with a
- * relaxed load and store (no read-modify-write, no lock prefix); `interp`
- * names the interpreter counted here, NULL when the slot is free.
- */
-struct intern__tslot {
-	uint64_t lookups;              /* hits are lookups - misses */
-	uint64_t misses;
-	const struct intern_interp *interp;
-};
-
 /* Start and end an interpreter's counting (intern_interp_new/_free). */
 void intern__stats_init(struct intern_interp *interp);
 void intern__stats_fini(struct intern_interp *interp);
@@ -232,10 +221,6 @@ void intern__stats_fini(struct intern_interp *interp);
 struct intern__counts intern__stats_lookups(struct intern_interp *interp);
 
 #ifndef INTERN_NO_STATS
-/* The slot this thread counted in last (never NULL: a dummy slot that
- * names no interpreter until the first count). */
-extern __thread struct intern__tslot *intern__tls_slot;
-
 void intern__count_slow(const struct intern_interp *interp, bool hit);
 
 /* Add 1 to a counter only this thread writes: relaxed load and store, so
@@ -253,7 +238,8 @@ static inline void intern__count_lookup(const struct intern_interp *interp,
 					const struct intern_str *found)
 {
 #ifndef INTERN_NO_STATS
-	struct intern__tslot *slot = intern__tls_slot;
+	/* The slot this thread counted in last (thread.h). */
+	struct intern__tslot *slot = intern__self.slot_last;
 
 	if (__builtin_expect(__atomic_load_n(&slot->interp, __ATOMIC_RELAXED) == interp, 1)) {
 		intern__count_bump(&slot->lookups);
