@@ -83,7 +83,18 @@ intern_content(struct intern_interp *interp, const char *data, size_t len, uint3
 			return 0;
 		}
 	}
-	return intern_slow(interp, data, len, hash, cand, state, out);
+	{
+		/* Its own out-parameter: `out`'s variable, which the caller's hit
+		 * path writes, then never has its address taken by a call that
+		 * is not inlined, and stays in a register. */
+		struct intern_str *made;
+		int rc = intern_slow(interp, data, len, hash, cand, state, &made);
+
+		if (rc < 0)
+			return rc;
+		*out = made;
+		return 0;
+	}
 }
 
 /*
