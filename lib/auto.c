@@ -10,8 +10,6 @@
  * auto_intern_max_len; it differs from all_name_chars() in refusing a
  * leading digit and the empty string, and in the bound.
  */
-#include <errno.h>
-
 #include "intern-private.h"
 
 /* May byte `c` be part of an identifier, and start one? */
@@ -43,19 +41,13 @@ INTERN_API struct intern_str *intern_auto(struct intern_interp *interp, const ch
 {
 	struct intern_str *s;
 
-	if (!intern__interp_ok(interp) || (!data && len)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (len > INTERN_STR_MAX_LEN) {
-		errno = EOVERFLOW;
-		return NULL;
-	}
+	/* intern_bytes fails bad arguments as this call must (errno EINVAL
+	 * or EOVERFLOW), and returns the built-in singleton of a one-letter
+	 * name. */
+	if (!intern__interp_ok(interp) || intern__check_bytes(data, len) < 0 ||
+	    is_identifier(data, len, interp->config.auto_intern_max_len))
+		return intern_bytes(interp, data, len);
 	/* A string with a built-in singleton is canonical for free. */
 	s = intern__builtin(data, len);
-	if (s)
-		return s;
-	if (is_identifier(data, len, interp->config.auto_intern_max_len))
-		return intern_bytes(interp, data, len);
-	return intern_str_new(data, len);
+	return s ? s : intern_str_new(data, len);
 }

@@ -8,11 +8,13 @@
 #ifndef INTERN_PRIVATE_H
 #define INTERN_PRIVATE_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "intern.h"
+#include "thread.h"
 
 /* Wraps every exported definition; the version script lists the same set. */
 #define INTERN_API INTERN_EXPORT
@@ -75,7 +77,20 @@ static inline bool intern__str_sane(const struct intern_str *s)
 	       (s->ob_flags & ~INTERN_STR_F_STATIC) == 0 && s->ob_len <= INTERN_STR_MAX_LEN;
 }
 
-/* A new NOT_INTERNED string with count 1 and the given hash; NULL + ENOMEM. */
+/* May `len` bytes at `data` become a string?  0, -EINVAL (NULL data with a
+ * length) or -EOVERFLOW (longer than INTERN_STR_MAX_LEN).  Every call that
+ * takes bytes asks this first. */
+static inline int intern__check_bytes(const char *data, size_t len)
+{
+	if (!data && len)
+		return -EINVAL;
+	if (len > INTERN_STR_MAX_LEN)
+		return -EOVERFLOW;
+	return 0;
+}
+
+/* A new NOT_INTERNED string with count 1 and the given hash; NULL: out of
+ * memory (errno is not set: the public constructor that called says). */
 struct intern_str *intern__str_alloc(const char *data, size_t len, uint32_t hash);
 
 /* Poison (checking builds) and free a dynamic string nobody can reach. */
@@ -198,18 +213,6 @@ void intern__release_mortal(struct intern_str *s);
 
 /* ---- statistics (stats.c) ----------------------------------------------- */
 
-/*
- * A thread's private lookup counters for one interpreter (stats.c explains
- * the scheme).  The counters are written by the owning thread only, with a
- * relaxed load and store (no read-modify-write, no lock prefix); `interp`
- * names the interpreter counted here, NULL when the slot is free.
- */
-struct intern__tslot {
-	uint64_t lookups;              /* hits are lookups - misses */
-	uint64_t misses;
-	const struct intern_interp *interp;
-};
-
 /* Start and end an interpreter's counting (intern_interp_new/_free). */
 void intern__stats_init(struct intern_interp *interp);
 void intern__stats_fini(struct intern_interp *interp);
@@ -218,10 +221,6 @@ void intern__stats_fini(struct intern_interp *interp);
 struct intern__counts intern__stats_lookups(struct intern_interp *interp);
 
 #ifndef INTERN_NO_STATS
-/* The slot this thread counted in last (never NULL: a dummy slot that
- * names no interpreter until the first count). */
-extern __thread struct intern__tslot *intern__tls_slot;
-
 void intern__count_slow(const struct intern_interp *interp, bool hit);
 
 /* Add 1 to a counter only this thread writes: relaxed load and store, so
@@ -239,7 +238,8 @@ static inline void intern__count_lookup(const struct intern_interp *interp,
 					const struct intern_str *found)
 {
 #ifndef INTERN_NO_STATS
-	struct intern__tslot *slot = intern__tls_slot;
+	/* The slot this thread counted in last (thread.h). */
+	struct intern__tslot *slot = intern__self.slot_last;
 
 	if (__builtin_expect(__atomic_load_n(&slot->interp, __ATOMIC_RELAXED) == interp, 1)) {
 		intern__count_bump(&slot->lookups);

@@ -6,7 +6,8 @@
  * is 16 bytes, see include/intern.h), so interpreters live in a process-wide
  * registry indexed by id.  Lookups of the registry happen only on the death
  * of a mortal string, inside an RCU read-side section; creation and freeing
- * take `registry_lock`, a mutex that is never on a lookup or insert path.
+ * take `interp_registry_lock`, a mutex that is never on a lookup or insert
+ * path.
  *
  * Freeing an interpreter, in order:
  *   1. sweep its table shard by shard under each shard lock: mortal strings
@@ -29,7 +30,7 @@
 #include "intern-private.h"
 #include "rcu.h"
 
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t interp_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct intern_interp *registry[INTERN_INTERP_MAX + 1]; /* [0] unused */
 static unsigned char id_taken[INTERN_INTERP_MAX + 1];
 static unsigned next_id = 1;
@@ -39,7 +40,7 @@ static unsigned next_id = 1;
  * until INTERN__QUARANTINE later frees push them out, so that a call with a
  * stale handle reads valid memory that says "dead" and fails with EINVAL
  * instead of reading freed memory (intern__interp_ok).  About 200 bytes
- * each; under registry_lock.
+ * each; under interp_registry_lock.
  */
 static struct intern_interp *quarantine[INTERN__QUARANTINE];
 static unsigned quarantine_next;
@@ -52,14 +53,14 @@ static unsigned quarantine_next;
  * bookkeeping for leak checkers, not memory the library needs, so it comes
  * from malloc() itself, past the fault-injection hook (alloc.h): an
  * injected failure there would only make a leak checker cry wolf.  Under
- * registry_lock.
+ * interp_registry_lock.
  */
 static struct intern_str **kept;
 static size_t kept_count, kept_cap;
 
 void intern__keep_forever(struct intern_str *s)
 {
-	pthread_mutex_lock(&registry_lock);
+	pthread_mutex_lock(&interp_registry_lock);
 	if (kept_count == kept_cap) {
 		size_t cap = kept_cap ? 2 * kept_cap : 16;
 		struct intern_str **k = realloc(kept, cap * sizeof(*k));
@@ -71,14 +72,14 @@ void intern__keep_forever(struct intern_str *s)
 	}
 	if (kept_count < kept_cap)
 		kept[kept_count++] = s;
-	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&interp_registry_lock);
 }
 
 static int alloc_id(struct intern_interp *interp)
 {
 	int rc = -EMFILE;
 
-	pthread_mutex_lock(&registry_lock);
+	pthread_mutex_lock(&interp_registry_lock);
 	for (unsigned n = 0; n < INTERN_INTERP_MAX; n++) {
 		unsigned id = next_id;
 
@@ -93,7 +94,7 @@ static int alloc_id(struct intern_interp *interp)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&interp_registry_lock);
 	return rc;
 }
 
@@ -179,24 +180,24 @@ INTERN_API void intern_interp_free(struct intern_interp *interp)
 			    interp->id);
 #endif
 	intern__table_teardown(interp);                               /* 1 */
-	pthread_mutex_lock(&registry_lock);
+	pthread_mutex_lock(&interp_registry_lock);
 	__atomic_store_n(&registry[interp->id], NULL, __ATOMIC_RELEASE); /* 2 */
-	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&interp_registry_lock);
 	intern__synchronize();                                        /* 3 */
-	pthread_mutex_lock(&registry_lock);
+	pthread_mutex_lock(&interp_registry_lock);
 	id_taken[interp->id] = 0;                                     /* 4 */
-	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&interp_registry_lock);
 	intern__stats_fini(interp); /* no thread's counter slot names it now */
 	for (unsigned k = 0; k < interp->nshards; k++)
 		pthread_mutex_destroy(&interp->shards[k].lock);
 	intern__free(interp->shards);
 	interp->shards = NULL;
 	__atomic_store_n(&interp->magic, INTERN__INTERP_DEAD, __ATOMIC_RELAXED);
-	pthread_mutex_lock(&registry_lock);
+	pthread_mutex_lock(&interp_registry_lock);
 	old = quarantine[quarantine_next];
 	quarantine[quarantine_next] = interp;
 	quarantine_next = (quarantine_next + 1) % INTERN__QUARANTINE;
-	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&interp_registry_lock);
 	intern__free(old);
 }
 

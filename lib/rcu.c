@@ -1,13 +1,7 @@
 /*
- * rcu.c: lazy RCU reader registration and batched deferred frees.
- *
- * Registration.  liburcu's memb flavor needs every reader thread
- * registered, and registering twice aborts.  We register a thread the
- * first time it enters a read-side section, unless the application already
- * did (liburcu's own per-thread `registered` flag tells us), and
- * unregister it from a pthread key destructor when it exits.  Before
- * unregistering we hand the thread's pending free batch to call_rcu, which
- * needs a registered caller.
+ * rcu.c: batched deferred frees, and liburcu's calls that need a registered
+ * thread.  Registration itself, and what a thread gives back when it exits,
+ * are in thread.c.
  *
  * Deferred frees.  A mortal string that dies must outlive every lookup that
  * may still be reading it: it is freed after a grace period.  One call_rcu
@@ -15,7 +9,8 @@
  * it dominates mortal churn (docs/references.md).  So each thread
  * collects dead strings in a batch of BATCH_SIZE and queues the whole batch
  * with one call_rcu.  A thread that stops working holds at most
- * BATCH_SIZE - 1 dead strings until it exits or calls intern_barrier().
+ * BATCH_SIZE - 1 dead strings until it exits (thread.c's exit path hands
+ * the batch over) or calls intern_barrier().
  *
  * fork().  The frees run on liburcu's call_rcu thread, which a child of
  * fork() does not have: without it every free queued in the child waits
@@ -35,10 +30,11 @@
 
 #include "alloc.h"
 #include "intern-private.h"
+#include "thread.h"
 
 #define BATCH_SIZE 128
 
-struct free_batch {
+struct intern__free_batch {
 	struct rcu_head rcu;
 	unsigned count;
 	void *objs[BATCH_SIZE];
@@ -48,11 +44,7 @@ struct free_batch {
 char intern__tsan_grace;
 #endif
 
-static pthread_key_t exit_key;
-static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
-static __thread int registered_by_us;
-static __thread struct free_batch *pending;
 
 /* This thread's liburcu reader state (rcu.h: the one TLS access). */
 struct urcu_reader *intern__rcu_tls_urcu_memb_reader(void)
@@ -62,7 +54,7 @@ struct urcu_reader *intern__rcu_tls_urcu_memb_reader(void)
 
 static void free_batch_cb(struct rcu_head *head)
 {
-	struct free_batch *b = caa_container_of(head, struct free_batch, rcu);
+	struct intern__free_batch *b = caa_container_of(head, struct intern__free_batch, rcu);
 
 	/* The grace period has passed: every read-side section that could
 	 * see these objects has ended (the edge TSan cannot see). */
@@ -75,11 +67,11 @@ static void free_batch_cb(struct rcu_head *head)
 
 static void queue_pending(void)
 {
-	struct free_batch *b = pending;
+	struct intern__free_batch *b = intern__self.pending;
 
 	if (!b)
 		return;
-	pending = NULL;
+	intern__self.pending = NULL;
 	if (b->count == 0) {
 		intern__free(b);
 		return;
@@ -91,50 +83,24 @@ static void queue_pending(void)
 }
 
 /*
- * Thread exit.  The pending batch is flushed whoever registered the thread:
- * an application may register its threads with liburcu itself, and its
- * killers fill a batch all the same.  call_rcu needs a registered caller,
- * so a thread the application already unregistered is registered for the
- * hand-off.  Only a registration of ours is undone.
+ * Step 2 of thread.c's exit path.  The pending batch is flushed whoever
+ * registered the thread: an application may register its threads with
+ * liburcu itself, and its killers fill a batch all the same.  call_rcu
+ * needs a registered caller, so a thread the application already
+ * unregistered is registered for the hand-off.
  */
-static void on_thread_exit(void *arg)
+void intern__rcu_thread_exit(void)
 {
-	(void)arg;
-	if (pending) {
-		bool borrowed = !URCU_TLS(urcu_memb_reader).registered;
+	bool borrowed;
 
-		if (borrowed)
-			urcu_memb_register_thread();
-		queue_pending();
-		if (borrowed)
-			urcu_memb_unregister_thread();
-	}
-	if (registered_by_us) {
+	if (!intern__self.pending)
+		return;
+	borrowed = !URCU_TLS(urcu_memb_reader).registered;
+	if (borrowed)
+		urcu_memb_register_thread();
+	queue_pending();
+	if (borrowed)
 		urcu_memb_unregister_thread();
-		registered_by_us = 0;
-	}
-}
-
-static void make_exit_key(void)
-{
-	if (pthread_key_create(&exit_key, on_thread_exit) != 0)
-		intern__die("rcu: cannot create the thread-exit key");
-}
-
-/* Make on_thread_exit run when this thread exits. */
-static void arm_exit(void)
-{
-	pthread_once(&exit_key_once, make_exit_key);
-	/* A non-NULL value makes the destructor run at thread exit. */
-	if (pthread_setspecific(exit_key, (void *)1) != 0)
-		intern__die("rcu: cannot arm the thread-exit handler");
-}
-
-void intern__rcu_register_slow(void)
-{
-	urcu_memb_register_thread();
-	registered_by_us = 1;
-	arm_exit();
 }
 
 /* liburcu's fork protocol for call_rcu: the parent's call_rcu threads
@@ -165,8 +131,7 @@ void intern__call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *))
 {
 	/* liburcu wants call_rcu from registered threads: it reads its
 	 * per-CPU call_rcu data inside a read-side section. */
-	if (!URCU_TLS(urcu_memb_reader).registered)
-		intern__rcu_register_slow();
+	intern__rcu_ensure_registered();
 	/* Before the call that may start the call_rcu thread. */
 	pthread_once(&fork_once, arm_fork);
 	urcu_memb_call_rcu(head, func);
@@ -174,53 +139,68 @@ void intern__call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *))
 
 void intern__synchronize(void)
 {
-	if (!URCU_TLS(urcu_memb_reader).registered)
-		intern__rcu_register_slow();
+	intern__rcu_ensure_registered();
 	urcu_memb_synchronize_rcu();
 	/* The grace period orders every earlier read-side section before what
 	 * the caller does next (the edge TSan cannot see). */
 	INTERN_TSAN_ACQUIRE(&intern__tsan_grace);
 }
 
+/* A new, empty batch for this thread, armed to be flushed at exit (even on
+ * a thread we did not register); NULL: out of memory. */
+static struct intern__free_batch *new_batch(void)
+{
+	struct intern__free_batch *b = intern__malloc(sizeof(*b));
+
+	if (!b)
+		return NULL;
+	if (intern__thread_arm_exit() < 0)
+		intern__die("rcu: cannot arm the thread-exit handler");
+	b->count = 0;
+	intern__self.pending = b;
+	return b;
+}
+
+/* intern__defer_free() without a batch: wait for the grace period here.
+ * Not inside the caller's own read-side section (the documented contract
+ * of intern_str_decref): that would wait for itself, so keep the string
+ * instead. */
+static void free_after_grace(void *obj)
+{
+	if (urcu_memb_read_ongoing()) {
+		intern__misuse("decref inside a liburcu read-side section, out of "
+			       "memory: %p is kept, not freed", obj);
+		return;
+	}
+	urcu_memb_synchronize_rcu();
+	INTERN_TSAN_ACQUIRE(&intern__tsan_grace);
+	intern__str_destroy(obj);
+}
+
 void intern__defer_free(void *obj)
 {
+	struct intern__free_batch *b;
+
 #ifdef INTERN_BUSTED_NO_GRACE
 	/* Broken on purpose: no grace period, concurrent lookups may still be
 	 * reading `obj`. */
 	intern__str_destroy(obj);
 	return;
 #endif
-	if (!URCU_TLS(urcu_memb_reader).registered)
-		intern__rcu_register_slow();
-	if (!pending) {
-		pending = intern__malloc(sizeof(*pending));
-		if (!pending) {
-			/* Out of memory: wait for the grace period here.  Not
-			 * inside the caller's own read-side section (the
-			 * documented contract of intern_str_decref): that would
-			 * wait for itself, so keep the string instead. */
-			if (urcu_memb_read_ongoing()) {
-				intern__misuse("decref inside a liburcu read-side section, out of "
-					       "memory: %p is kept, not freed", obj);
-				return;
-			}
-			urcu_memb_synchronize_rcu();
-			INTERN_TSAN_ACQUIRE(&intern__tsan_grace);
-			intern__str_destroy(obj);
-			return;
-		}
-		pending->count = 0;
-		arm_exit(); /* flushed at exit, even on a thread we did not register */
+	intern__rcu_ensure_registered();
+	b = intern__self.pending ? intern__self.pending : new_batch();
+	if (!b) {
+		free_after_grace(obj); /* out of memory */
+		return;
 	}
-	pending->objs[pending->count++] = obj;
-	if (pending->count == BATCH_SIZE)
+	b->objs[b->count++] = obj;
+	if (b->count == BATCH_SIZE)
 		queue_pending();
 }
 
 void intern__barrier(void)
 {
-	if (!URCU_TLS(urcu_memb_reader).registered)
-		intern__rcu_register_slow();
+	intern__rcu_ensure_registered();
 	queue_pending();
 	urcu_memb_barrier();
 }

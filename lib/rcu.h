@@ -2,7 +2,7 @@
  * rcu.h: libintern's glue to liburcu (memb flavor).
  *
  * Three jobs: (1) lazy reader registration, so application threads need no
- * ceremony; (2) read-side critical sections for table lookups; (3) deferred
+ * ceremony (the registration and its undoing at exit: thread.c); (2) read-side critical sections for table lookups; (3) deferred
  * freeing of dead strings in per-thread batches, one call_rcu per batch
  * rather than per string.
  *
@@ -61,13 +61,20 @@ extern char intern__tsan_grace;
 #define INTERN_TSAN_RELEASE(p) ((void)0)
 #endif
 
-/* Registers the calling thread with liburcu; out of line, once a thread. */
-void intern__rcu_register_slow(void);
+#include "thread.h"
+
+/* Make sure liburcu knows the calling thread: every libintern call that
+ * reads under RCU or hands memory to it asks this first.  A load and a
+ * compare; the registration itself is out of line (thread.c). */
+static inline void intern__rcu_ensure_registered(void)
+{
+	if (__builtin_expect(!URCU_TLS(urcu_memb_reader).registered, 0))
+		intern__thread_register();
+}
 
 static inline void intern__read_lock(void)
 {
-	if (__builtin_expect(!URCU_TLS(urcu_memb_reader).registered, 0))
-		intern__rcu_register_slow();
+	intern__rcu_ensure_registered();
 	urcu_memb_read_lock();
 }
 

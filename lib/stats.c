@@ -9,10 +9,10 @@
  * lock, so they are counted there (table.c, struct intern__shard); hits and
  * misses are counted here, per thread.
  *
- * The scheme.  Each thread owns, in static TLS, SLOTS counter slots
- * (struct intern__tslot): a lookup count, a miss count, and the
- * interpreter they count for (NULL: free).  intern__tls_slot points at the
- * slot the thread used last.  A count (intern-private.h,
+ * The scheme.  Each thread owns, in its state (thread.h, intern__self),
+ * INTERN__THREAD_SLOTS counter slots (struct intern__tslot): a lookup
+ * count, a miss count, and the interpreter they count for (NULL: free).
+ * `slot_last` points at the slot the thread used last.  A count (intern-private.h,
  * intern__count_lookup) compares that slot's interpreter with the one
  * looked up in and, if equal, adds 1 to the lookup count (and, for a miss,
  * to the miss count) with a relaxed load and store: the thread is the only
@@ -20,12 +20,12 @@
  * intern_interp_stats() read concurrently without a data race.  Hits are
  * lookups - misses, so a hit costs one increment and no branch on the
  * outcome.  Otherwise intern__count_slow() looks through the thread's
- * slots, claims a free one, or, when all SLOTS count for other live
+ * slots, claims a free one, or, when all of them count for other live
  * interpreters (or the thread cannot be registered), adds to the
  * interpreter's shared counters with a relaxed atomic add: exact still,
  * contended only in that case.
  *
- * Who may write what.  `registry_lock` (a mutex taken on no lookup path:
+ * Who may write what.  `thread_list_lock` (a mutex taken on no lookup path:
  * only when a thread claims a slot, exits, an interpreter is freed, or
  * statistics are read) protects the list of threads, every slot's
  * `interp`, and each interpreter's `retired` counts.  A slot's counters
@@ -43,13 +43,13 @@
  * (through malloc, which orders the free before the reuse, and whatever
  * hands the new interpreter to the thread).
  *
- * Threads that exit.  A thread that claims a slot registers in the list and
- * arms a pthread key; the key's destructor, run before pthread_join()
- * returns, adds each of its slots' counts to the interpreter's `retired`
- * counts and leaves the list, under the lock.  So after a join the totals
- * are exact, and a slot never outlives its thread's TLS.  A destructor of
- * another library that interns after ours ran claims a slot again and
- * re-arms the key; POSIX runs destructors again for it.
+ * Threads that exit.  A thread that claims a slot joins the list and arms
+ * thread.c's exit path, whose first step, intern__stats_thread_exit(), run
+ * before pthread_join() returns, adds each of its slots' counts to the
+ * interpreter's `retired` counts and leaves the list, under the lock.  So
+ * after a join the totals are exact, and a slot never outlives its
+ * thread's TLS.  A destructor of another library that interns after that
+ * claims a slot again and re-arms the exit path (thread.c).
  *
  * Interpreters that are freed.  intern_interp_free() (the contract: no
  * thread still uses the interpreter) clears every slot that counts for it,
@@ -59,32 +59,14 @@
 #include <string.h>
 
 #include "intern-private.h"
+#include "thread.h"
 
 #ifndef INTERN_NO_STATS
 
-/* Slots per thread: a thread that uses more interpreters at once counts
- * the extra ones in their shared counters (static TLS is scarce). */
-#define SLOTS 4
-
-struct tstats {
-	struct intern__tslot slot[SLOTS];
-	struct tstats *next, *prev;     /* the list of threads; registry_lock */
-	bool listed;
-};
-
-/* The slot a thread starts with: names no interpreter, so it never
- * matches and is never written; it may live in read-only memory. */
-static const struct intern__tslot no_slot;
-
-__thread struct intern__tslot *intern__tls_slot = (struct intern__tslot *)&no_slot;
-static __thread struct tstats self;
-
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct tstats *threads;          /* registry_lock */
-
-static pthread_key_t exit_key;
-static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
-static bool exit_key_ok;
+/* Guards the list of counting threads, every slot's `interp`, and every
+ * interpreter's `retired` counts. */
+static pthread_mutex_t thread_list_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct intern__thread *threads; /* thread_list_lock */
 
 static const struct intern_interp *slot_interp(const struct intern__tslot *slot)
 {
@@ -108,12 +90,14 @@ static void add_slot(struct intern__counts *c, const struct intern__tslot *slot)
  * Threads
  * ---------------------------------------------------------------------- */
 
-static void on_thread_exit(void *arg)
+/* Step 1 of thread.c's exit path. */
+void intern__stats_thread_exit(void)
 {
-	(void)arg;
-	pthread_mutex_lock(&registry_lock);
-	for (unsigned i = 0; i < SLOTS; i++) {
-		struct intern__tslot *slot = &self.slot[i];
+	struct intern__thread *self = &intern__self;
+
+	pthread_mutex_lock(&thread_list_lock);
+	for (unsigned i = 0; i < INTERN__THREAD_SLOTS; i++) {
+		struct intern__tslot *slot = &self->slot[i];
 		/* Non-NULL under the lock: the interpreter is not freed yet
 		 * (intern__stats_fini clears the slot first, under this lock). */
 		struct intern_interp *interp = (struct intern_interp *)slot_interp(slot);
@@ -123,41 +107,35 @@ static void on_thread_exit(void *arg)
 		add_slot(&interp->retired, slot);
 		__atomic_store_n(&slot->interp, NULL, __ATOMIC_RELAXED);
 	}
-	if (self.listed) {
-		if (self.prev)
-			self.prev->next = self.next;
+	if (self->listed) {
+		if (self->prev)
+			self->prev->next = self->next;
 		else
-			threads = self.next;
-		if (self.next)
-			self.next->prev = self.prev;
-		self.listed = false;
+			threads = self->next;
+		if (self->next)
+			self->next->prev = self->prev;
+		self->listed = false;
 	}
-	pthread_mutex_unlock(&registry_lock);
-	intern__tls_slot = (struct intern__tslot *)&no_slot;
+	pthread_mutex_unlock(&thread_list_lock);
 }
 
-static void make_exit_key(void)
-{
-	exit_key_ok = pthread_key_create(&exit_key, on_thread_exit) == 0;
-}
-
-/* Put this thread in the list, its exit handler armed.  registry_lock held.
- * False if the handler cannot be armed: the thread then never owns a slot,
- * since nothing would give the slot back when it exits. */
+/* Put this thread in the list, its exit path armed.  thread_list_lock
+ * held.  False if the exit path cannot be armed: the thread then never
+ * owns a slot, since nothing would give the slot back when it exits. */
 static bool list_self(void)
 {
-	if (self.listed)
+	struct intern__thread *self = &intern__self;
+
+	if (self->listed)
 		return true;
-	pthread_once(&exit_key_once, make_exit_key);
-	/* A non-NULL value makes the destructor run at thread exit. */
-	if (!exit_key_ok || pthread_setspecific(exit_key, &self) != 0)
+	if (intern__thread_arm_exit() < 0)
 		return false;
-	self.prev = NULL;
-	self.next = threads;
+	self->prev = NULL;
+	self->next = threads;
 	if (threads)
-		threads->prev = &self;
-	threads = &self;
-	self.listed = true;
+		threads->prev = self;
+	threads = self;
+	self->listed = true;
 	return true;
 }
 
@@ -170,21 +148,21 @@ void intern__count_slow(const struct intern_interp *interp, bool hit)
 	struct intern__tslot *slot = NULL;
 	struct intern_interp *ip = (struct intern_interp *)interp;
 
-	for (unsigned i = 0; i < SLOTS; i++) {
-		const struct intern_interp *owner = slot_interp(&self.slot[i]);
+	for (unsigned i = 0; i < INTERN__THREAD_SLOTS; i++) {
+		const struct intern_interp *owner = slot_interp(&intern__self.slot[i]);
 
 		if (owner == interp) {
-			slot = &self.slot[i];
+			slot = &intern__self.slot[i];
 			goto count;
 		}
 		if (!owner && !slot)
-			slot = &self.slot[i];
+			slot = &intern__self.slot[i];
 	}
 	if (slot) {
 		/* Only we set our slots' interp, so the slot is still free;
 		 * the lock orders the claim with stats readers and with
 		 * intern__stats_fini. */
-		pthread_mutex_lock(&registry_lock);
+		pthread_mutex_lock(&thread_list_lock);
 		if (list_self()) {
 			__atomic_store_n(&slot->lookups, 0, __ATOMIC_RELAXED);
 			__atomic_store_n(&slot->misses, 0, __ATOMIC_RELAXED);
@@ -192,7 +170,7 @@ void intern__count_slow(const struct intern_interp *interp, bool hit)
 		} else {
 			slot = NULL;
 		}
-		pthread_mutex_unlock(&registry_lock);
+		pthread_mutex_unlock(&thread_list_lock);
 	}
 	if (!slot) {
 		/* Every slot busy: exact, and contended only among the
@@ -202,7 +180,7 @@ void intern__count_slow(const struct intern_interp *interp, bool hit)
 		return;
 	}
 count:
-	intern__tls_slot = slot;
+	intern__self.slot_last = slot;
 	intern__count_bump(&slot->lookups);
 	if (!hit)
 		intern__count_bump(&slot->misses);
@@ -220,31 +198,35 @@ void intern__stats_init(struct intern_interp *interp)
 
 void intern__stats_fini(struct intern_interp *interp)
 {
-	pthread_mutex_lock(&registry_lock);
-	for (struct tstats *t = threads; t; t = t->next)
-		for (unsigned i = 0; i < SLOTS; i++)
+	pthread_mutex_lock(&thread_list_lock);
+	for (struct intern__thread *t = threads; t; t = t->next)
+		for (unsigned i = 0; i < INTERN__THREAD_SLOTS; i++)
 			if (slot_interp(&t->slot[i]) == interp)
 				__atomic_store_n(&t->slot[i].interp, NULL, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&thread_list_lock);
 }
 
 struct intern__counts intern__stats_lookups(struct intern_interp *interp)
 {
 	struct intern__counts c;
 
-	pthread_mutex_lock(&registry_lock);
+	pthread_mutex_lock(&thread_list_lock);
 	c.hits = interp->retired.hits + __atomic_load_n(&interp->shared.hits, __ATOMIC_RELAXED);
 	c.misses = interp->retired.misses +
 		   __atomic_load_n(&interp->shared.misses, __ATOMIC_RELAXED);
-	for (struct tstats *t = threads; t; t = t->next)
-		for (unsigned i = 0; i < SLOTS; i++)
+	for (struct intern__thread *t = threads; t; t = t->next)
+		for (unsigned i = 0; i < INTERN__THREAD_SLOTS; i++)
 			if (slot_interp(&t->slot[i]) == interp)
 				add_slot(&c, &t->slot[i]);
-	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&thread_list_lock);
 	return c;
 }
 
 #else /* INTERN_NO_STATS */
+
+void intern__stats_thread_exit(void)
+{
+}
 
 void intern__stats_init(struct intern_interp *interp)
 {

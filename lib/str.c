@@ -19,10 +19,8 @@ struct intern_str *intern__str_alloc(const char *data, size_t len, uint32_t hash
 {
 	struct intern_str *s = intern__malloc(sizeof(*s) + len + 1);
 
-	if (!s) {
-		errno = ENOMEM;
+	if (!s)
 		return NULL;
-	}
 	s->ob_refcnt = 1;
 	s->ob_len = (uint32_t)len;
 	s->ob_hash = hash;
@@ -55,17 +53,19 @@ void intern__str_destroy(struct intern_str *s)
 
 INTERN_API struct intern_str *intern_str_new(const char *data, size_t len)
 {
-	if (!data && len) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (len > INTERN_STR_MAX_LEN) {
-		errno = EOVERFLOW;
+	int rc = intern__check_bytes(data, len);
+	struct intern_str *s;
+
+	if (rc < 0) {
+		errno = -rc;
 		return NULL;
 	}
 	if (!data)
 		data = ""; /* len is 0; pointer arithmetic on NULL is undefined */
-	return intern__str_alloc(data, len, intern__hash(data, len));
+	s = intern__str_alloc(data, len, intern__hash(data, len));
+	if (!s)
+		errno = ENOMEM;
+	return s;
 }
 
 /*

@@ -1,0 +1,93 @@
+/*
+ * thread.c: the per-thread state (thread.h) and its one exit path.
+ *
+ * Registration.  liburcu's memb flavor needs every reader thread
+ * registered, and registering twice aborts.  libintern registers a thread
+ * the first time it needs to (intern__rcu_ensure_registered(), rcu.h),
+ * unless the application already did (liburcu's own per-thread
+ * `registered` flag says so), and undoes only a registration of its own.
+ *
+ * Exit.  One pthread key, one destructor: on_thread_exit().  Anything that
+ * gives a thread something to give back (a registration, a batch of dead
+ * strings, a counter slot) arms it first, with a non-NULL key value.  The
+ * destructor runs before pthread_join() returns, and does, in order:
+ *   1. statistics: each slot's counts go to its interpreter's `retired`
+ *      counts and the thread leaves stats.c's list, so that after a join
+ *      the totals are exact and no slot outlives the thread's TLS;
+ *   2. reclamation: the pending batch goes to call_rcu (rcu.c), which needs
+ *      the thread registered: so before
+ *   3. the registration libintern made, if any, is undone.
+ * Steps 1 and 2 are independent of each other; 3 must come after 2.  POSIX
+ * clears the key's value before calling the destructor, so `exit_armed`
+ * is cleared too: a destructor of another library that runs after ours and
+ * uses libintern arms the key again, and POSIX calls ours again for it
+ * (up to PTHREAD_DESTRUCTOR_ITERATIONS times).
+ */
+#include "thread.h"
+
+#include <errno.h>
+#include <pthread.h>
+
+#include "intern-private.h"
+#include "rcu.h"
+
+#ifndef INTERN_NO_STATS
+/* The slot a thread starts with: names no interpreter, so it never
+ * matches and is never written; it may live in read-only memory. */
+static const struct intern__tslot no_slot;
+
+__thread struct intern__thread intern__self = {
+	.slot_last = (struct intern__tslot *)&no_slot,
+};
+#else
+__thread struct intern__thread intern__self;
+#endif
+
+static pthread_key_t thread_exit_key;
+static pthread_once_t thread_exit_key_once = PTHREAD_ONCE_INIT;
+static int thread_exit_key_err; /* 0, or why the key could not be made */
+
+static void on_thread_exit(void *arg)
+{
+	(void)arg;
+	intern__self.exit_armed = false; /* POSIX cleared the key's value */
+	intern__stats_thread_exit();     /* 1 */
+#ifndef INTERN_NO_STATS
+	intern__self.slot_last = (struct intern__tslot *)&no_slot;
+#endif
+	intern__rcu_thread_exit();       /* 2 */
+	if (intern__self.registered_by_us) {
+		urcu_memb_unregister_thread(); /* 3 */
+		intern__self.registered_by_us = false;
+	}
+}
+
+static void make_exit_key(void)
+{
+	thread_exit_key_err = -pthread_key_create(&thread_exit_key, on_thread_exit);
+}
+
+int intern__thread_arm_exit(void)
+{
+	int rc;
+
+	if (intern__self.exit_armed)
+		return 0;
+	pthread_once(&thread_exit_key_once, make_exit_key);
+	if (thread_exit_key_err)
+		return thread_exit_key_err;
+	/* A non-NULL value makes the destructor run at thread exit. */
+	rc = pthread_setspecific(thread_exit_key, &intern__self);
+	if (rc)
+		return -rc;
+	intern__self.exit_armed = true;
+	return 0;
+}
+
+void intern__thread_register(void)
+{
+	urcu_memb_register_thread();
+	intern__self.registered_by_us = true;
+	if (intern__thread_arm_exit() < 0)
+		intern__die("thread: cannot arm the thread-exit handler");
+}

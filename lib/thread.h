@@ -1,0 +1,70 @@
+/*
+ * thread.h: what libintern keeps for each thread, in one place, and the one
+ * path that gives it back when the thread exits (thread.c).
+ *
+ * A thread that uses libintern may come to own three things: a liburcu
+ * reader registration that libintern made for it (rcu.h), a batch of dead
+ * strings waiting for a grace period (rcu.c), and counter slots for the
+ * lookup statistics (stats.c).  All three live in one thread-local struct,
+ * intern__self, and one pthread key destructor gives them back in a fixed
+ * order (thread.c says which and why).
+ */
+#ifndef INTERN_THREAD_H
+#define INTERN_THREAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct intern_interp;
+struct intern__free_batch;
+
+/* Counter slots per thread: a thread that uses more interpreters at once
+ * counts the extra ones in their shared counters (static TLS is scarce). */
+#define INTERN__THREAD_SLOTS 4
+
+/*
+ * A thread's private lookup counters for one interpreter (stats.c explains
+ * the scheme).  The counters are written by the owning thread only, with a
+ * relaxed load and store (no read-modify-write, no lock prefix); `interp`
+ * names the interpreter counted here, NULL when the slot is free.
+ */
+struct intern__tslot {
+	uint64_t lookups;              /* hits are lookups - misses */
+	uint64_t misses;
+	const struct intern_interp *interp;
+};
+
+struct intern__thread {
+#ifndef INTERN_NO_STATS
+	/* Statistics (stats.c).  `slot_last` first: every lookup reads it. */
+	struct intern__tslot *slot_last; /* never NULL (thread.c: no_slot) */
+	struct intern__tslot slot[INTERN__THREAD_SLOTS];
+	struct intern__thread *next, *prev; /* stats.c's list, under its lock */
+	bool listed;                   /* on that list */
+#endif
+	/* Reclamation (rcu.c): dead strings not yet handed to call_rcu. */
+	struct intern__free_batch *pending;
+	/* The lifecycle (thread.c). */
+	bool registered_by_us;         /* liburcu registration to undo at exit */
+	bool exit_armed;               /* the exit path will run */
+};
+
+/* The calling thread's state.  Only the thread itself writes it, except
+ * the slots' `interp` and the list links (stats.c, under its lock). */
+extern __thread struct intern__thread intern__self;
+
+/* Register the calling thread, which liburcu does not know yet, and arm
+ * the exit path that unregisters it.  Out of line: once a thread.  Callers
+ * go through intern__rcu_ensure_registered() (rcu.h). */
+void intern__thread_register(void);
+
+/* Make the exit path run when the calling thread exits: 0, or a negative
+ * errno when the pthread key cannot be made or set.  Cheap once armed. */
+int intern__thread_arm_exit(void);
+
+/* The exit path's steps, called by thread.c only, in this order.  Each
+ * works on the calling thread's intern__self. */
+void intern__stats_thread_exit(void); /* stats.c: fold and unlist the slots */
+void intern__rcu_thread_exit(void);   /* rcu.c: hand the batch to call_rcu */
+
+#endif
