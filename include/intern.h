@@ -78,7 +78,7 @@
  *   dlopen(): a program that links neither libintern nor liburcu may load
  *   libintern.so.0 with dlopen() and use it from any number of threads.
  *   dlclose() does not unload it (it is linked with -z nodelete): liburcu's
- *   call_rcu thread and the thread-exit handlers libintern arms live as
+ *   call_rcu thread and the thread-exit handler libintern arms live as
  *   long as the process.
  *
  *   Signal handlers: async-signal-safe are intern_str_data(),
