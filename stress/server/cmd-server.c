@@ -2,6 +2,7 @@
  * cmd-server.c: connection and server commands: PING, ECHO, QUIT, SELECT,
  * COMMAND, CONFIG GET, DBSIZE, FLUSHALL/FLUSHDB.  INFO is in info.c.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,7 +38,9 @@ int cmd_select(struct out *o, int argc, const struct kv_arg *argv)
 
 	if (arg_ll(o, &argv[1], &db) < 0)
 		return 0;
-	if (db != 0)
+	if (db < INT_MIN || db > INT_MAX)
+		out_error(o, "ERR value is out of range, value must between -2147483648 and 2147483647");
+	else if (db != 0)
 		out_error(o, "ERR DB index is out of range");
 	else
 		out_ok(o);

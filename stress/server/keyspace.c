@@ -98,7 +98,7 @@ static bool expired(struct ks_shard *sh, const struct kv_key *k)
 
 	if (kv->map_size(sh->expires) == 0 || kv->map_find(sh->expires, k, &when) < 0)
 		return false;
-	return ks_now_ms() >= (long long)(intptr_t)when;
+	return ks_now_ms() > (long long)(intptr_t)when;
 }
 
 void *ks_get(struct ks_shard *sh, const struct kv_key *k)
@@ -193,7 +193,7 @@ void ks_sweep(void)
 		pthread_mutex_lock(&sh->lock);
 		kv->iter_init(&it, sh->expires);
 		while (kv->iter_next(&it, &key, &when)) {
-			if (now < (long long)(intptr_t)when)
+			if (now <= (long long)(intptr_t)when)
 				continue;
 			struct kv_key k;
 			kv->key_of(&k, key);

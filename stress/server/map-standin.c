@@ -7,7 +7,7 @@ static void mk(struct kv_key *k, const struct intern_str *s)
 {
 	k->data = intern_str_data(s);
 	k->len = intern_str_len(s);
-	k->s = NULL;
+	k->s = (struct intern_str *)s;
 	k->hash = cmap_hash(k->data, k->len);
 }
 
