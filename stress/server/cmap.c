@@ -2,9 +2,8 @@
  * cmap.c: the content-keyed map of --no-intern: what a server without an
  * intern table uses for its dict.  Open addressing with linear probing and
  * backward-shift deletion (no tombstones), slots of {key, value}; each key
- * is the map's own heap copy of the bytes (or, when the key given has a
- * string, a counted reference to it), hashed with XXH3 and compared with
- * memcmp.  Not synchronized: the keyspace shard lock or the owning
+ * is the map's own heap copy of the bytes, hashed with XXH3 and compared
+ * with memcmp.  Not synchronized: the keyspace shard lock or the owning
  * key's lock covers it.
  */
 #include <errno.h>
@@ -140,10 +139,8 @@ int cmap_set(struct cmap *m, const struct kv_key *k, void *value, void **old)
 			return -ENOMEM;
 		i = probe(m, k);
 	}
-	struct intern_str *s = k->s;
-	if (s)
-		intern_str_incref(s);
-	else if (!(s = intern_str_new(k->data, k->len)))
+	struct intern_str *s = intern_str_new(k->data, k->len);
+	if (!s)
 		return -ENOMEM;
 	m->slots[i].key = s;
 	m->slots[i].value = value;

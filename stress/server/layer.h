@@ -20,9 +20,6 @@
 #include <stdint.h>
 
 #include <intern.h>
-#ifdef KV_MAP_STANDIN
-#include "map-standin.h"
-#endif
 
 /* A command argument prepared as a map key. */
 struct kv_key {
