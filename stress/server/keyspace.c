@@ -121,7 +121,9 @@ int ks_put(struct ks_shard *sh, const struct kv_key *k, void *v, bool keep_ttl)
 
 	if (rc < 0)
 		return rc;
-	if (rc == 0 && old != v)
+	/* Replaced: drop the old value's reference, even when it is v itself
+	 * (the same canonical string stored again holds two now). */
+	if (rc == 0)
 		kv_value_free(old);
 	if (rc == 0 && !keep_ttl)
 		kv->map_delete(sh->expires, k, NULL);
