@@ -16,7 +16,7 @@ struct intern_interp *kv_interp;
 
 void kv_str_free(void *s)
 {
-	intern_str_decref(s);
+	kv->str_drop(s);
 }
 
 /* The shard hash of a canonical string: its address, mixed (equal bytes
@@ -135,6 +135,7 @@ const struct kv_layer kv_layer_intern = {
 	.key_drop = key_drop,
 	.str = str,
 	.integer = integer,
+	.str_drop = intern_str_decref,
 	.map_new = map_new,
 	.map_free = map_free,
 	.map_clear = map_clear,
