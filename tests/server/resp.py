@@ -141,8 +141,17 @@ class Server:
 
     def __init__(self, argv, name, port, wrapper=(), ready_timeout=30.0):
         self.name, self.port = name, port
+        # meson sets MALLOC_PERTURB_ for tests: glibc then writes every
+        # byte of every allocation.  A server reserves the whole of a large
+        # argument as soon as its length arrives (Redis and intern-kv both
+        # do, up to 512 MB), which is only address space until the bytes
+        # come; perturbed, it is seconds of memset that stall the worker
+        # thread.  The servers run with the allocator as users run it.
+        env = dict(os.environ)
+        env.pop('MALLOC_PERTURB_', None)
         self.proc = subprocess.Popen(list(wrapper) + list(argv), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     env=env)
         deadline = time.time() + ready_timeout
         while True:
             if self.proc.poll() is not None:
