@@ -139,7 +139,7 @@ def free_port():
 class Server:
     """A server process on a free loopback port, stopped by stop()."""
 
-    def __init__(self, argv, name, port, wrapper=(), ready_timeout=30.0):
+    def __init__(self, argv, name, port, wrapper=(), ready_timeout=30.0, env_extra=None):
         self.name, self.port = name, port
         # meson sets MALLOC_PERTURB_ for tests: glibc then writes every
         # byte of every allocation.  A server reserves the whole of a large
@@ -149,6 +149,7 @@ class Server:
         # thread.  The servers run with the allocator as users run it.
         env = dict(os.environ)
         env.pop('MALLOC_PERTURB_', None)
+        env.update(env_extra or {})
         self.proc = subprocess.Popen(list(wrapper) + list(argv), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env=env)
@@ -188,10 +189,10 @@ class Server:
         return self.proc.returncode, out
 
 
-def start_intern_kv(path, extra=(), wrapper=(), ready_timeout=30.0):
+def start_intern_kv(path, extra=(), wrapper=(), ready_timeout=30.0, env_extra=None):
     port = free_port()
     return Server([path, '--port', str(port)] + list(extra), 'intern-kv', port,
-                  wrapper=wrapper, ready_timeout=ready_timeout)
+                  wrapper=wrapper, ready_timeout=ready_timeout, env_extra=env_extra)
 
 
 def redis_server_path():
