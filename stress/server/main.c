@@ -123,8 +123,9 @@ int main(int argc, char **argv)
 	sigaddset(&signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	/* A shell without job control starts background commands with SIGINT
-	 * ignored, and an ignored signal may be discarded even while blocked
-	 * (valgrind does): take the default back, it is never run. */
+	 * ignored.  Linux queues a blocked signal even then, but take the
+	 * default back so that delivery to the signalfd depends on nothing
+	 * inherited (the default action never runs: the signals stay blocked). */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
