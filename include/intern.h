@@ -648,6 +648,142 @@ INTERN_EXPORT int intern_interp_stats(struct intern_interp *interp,
  */
 INTERN_EXPORT int intern_interp_check(struct intern_interp *interp);
 
+/* ---------------------------------------------------------------------------
+ * Maps keyed by canonical strings
+ * ------------------------------------------------------------------------- */
+
+#include <stdbool.h>
+
+/*
+ * A hash map from strings to `void *` values, for keys that are canonical
+ * (interned, or static singletons): it hashes the key's address and
+ * compares pointers, never reading the bytes, so two keys are the same key
+ * exactly when they are the same object.  (A NOT_INTERNED string works as
+ * a key too, by identity.)  The map holds a counted reference on each key:
+ * a mortal key stays in the intern table while a map holds it, and leaves
+ * it when the last holder, perhaps the map, lets go.  Small maps are
+ * compact: up to 8 entries take 16 bytes each and no empty slot
+ * (docs/map.md has the layout and the memory per entry).
+ *
+ * Not internally synchronized, like a dict: the caller serializes every
+ * call that changes the map (set, delete, clear, free, iteration with
+ * intern_map_iter_delete) against every other call on it.  Calls that only
+ * read (get, find, size, iteration without deleting) write nothing and may
+ * run concurrently with each other.  Calls that drop key references
+ * (delete, clear, free, intern_map_iter_delete) call intern_str_decref(),
+ * so they must not run inside the caller's own liburcu read-side critical
+ * section.
+ */
+struct intern_map;
+
+/* An iteration cursor, on the caller's stack.  The fields are private. */
+struct intern_map_iter {
+	const struct intern_map *map;
+	size_t pos;
+};
+
+/*
+ * Create an empty map with room for `expected` entries (0: none yet; the
+ * array is allocated by the first insert).
+ * Returns a new map, to be freed with intern_map_free(), or NULL with
+ * errno ENOMEM.
+ * Thread-safe; allocates.
+ */
+INTERN_EXPORT struct intern_map *intern_map_new(size_t expected);
+
+/*
+ * Free `map`: drops the map's reference on every key and, if `free_value`
+ * is not NULL, calls it on every value (NULL values included).  NULL is
+ * ignored.
+ * Not synchronized: no other call may use `map` during or after it.
+ */
+INTERN_EXPORT void intern_map_free(struct intern_map *map, void (*free_value)(void *value));
+
+/*
+ * Insert `key` -> `value`, or replace the value of a key present.
+ * Inserted: the map takes its own new reference on `key` (the caller keeps
+ * its own) and 1 is returned.  Replaced: the map keeps the reference it
+ * already holds, stores the old value in *old_value if `old_value` is not
+ * NULL, and returns 0.  The map never frees values.
+ * Returns 1, 0, -EINVAL (NULL map or key) or -ENOMEM (growing failed: the
+ * map and the caller's reference are unchanged; a replace never fails).
+ * Not synchronized: the caller excludes every other call on `map`.
+ */
+INTERN_EXPORT int intern_map_set(struct intern_map *map, struct intern_str *key, void *value,
+				 void **old_value);
+
+/*
+ * The value stored for `key`, or NULL if absent or on a NULL argument (use
+ * intern_map_find() when values may be NULL).  Returns a borrowed value:
+ * the map does not own it.
+ * Not synchronized: may run with other reads of `map`, not with a write.
+ */
+INTERN_EXPORT void *intern_map_get(const struct intern_map *map, const struct intern_str *key);
+
+/*
+ * Is `key` present?  Returns 0 and stores its value in *value (a borrowed
+ * value) if `value` is not NULL, -ENOENT if absent, -EINVAL (NULL map or
+ * key).
+ * Not synchronized: may run with other reads of `map`, not with a write.
+ */
+INTERN_EXPORT int intern_map_find(const struct intern_map *map, const struct intern_str *key,
+				  void **value);
+
+/*
+ * Remove `key`: the map drops its reference on the key (which may free a
+ * mortal string whose last holder the map was: `key` is then dangling on
+ * return, unless the caller holds its own reference), and stores the value
+ * in *old_value if `old_value` is not NULL (the caller owns it now).  A
+ * map that falls below 1/8 full shrinks.
+ * Returns 0, -ENOENT (absent), -EINVAL (NULL map or key).
+ * Not synchronized: the caller excludes every other call on `map`; must
+ * not run inside the caller's liburcu read-side critical section.
+ */
+INTERN_EXPORT int intern_map_delete(struct intern_map *map, const struct intern_str *key,
+				    void **old_value);
+
+/* The number of entries; 0 for NULL.  Not synchronized, reads only. */
+INTERN_EXPORT size_t intern_map_size(const struct intern_map *map);
+
+/*
+ * Remove every entry: the map drops its reference on every key and calls
+ * `free_value` (if not NULL) on every value; frees the slot array and
+ * stays usable.  NULL is ignored.
+ * Not synchronized: the caller excludes every other call on `map`; must
+ * not run inside the caller's liburcu read-side critical section.
+ */
+INTERN_EXPORT void intern_map_clear(struct intern_map *map, void (*free_value)(void *value));
+
+/*
+ * Iterate:
+ *
+ *     struct intern_map_iter it;
+ *     struct intern_str *key;
+ *     void *value;
+ *
+ *     intern_map_iter_init(&it, map);
+ *     while (intern_map_iter_next(&it, &key, &value))
+ *             if (expired(value))
+ *                     intern_map_iter_delete(&it, NULL);
+ *
+ * Every entry present for the whole walk is visited exactly once, in no
+ * particular order.  The map must not change during the walk except
+ * through intern_map_iter_delete(), which removes the entry just returned
+ * as intern_map_delete() does (without shrinking).  intern_map_iter_next()
+ * stores borrowed references to the key and value (each pointer may be
+ * NULL), valid until the entry is removed, and returns false at the end;
+ * a NULL iterator or map ends at once.  intern_map_iter_delete() returns
+ * 0, or -EINVAL when no entry is current (before the first next, after
+ * the end, a second delete of the same entry) or for a NULL iterator.
+ * Not synchronized: a walk is a read of `map` (a walk that deletes, a
+ * write); the caller excludes writers for its whole length.
+ */
+INTERN_EXPORT void intern_map_iter_init(struct intern_map_iter *it,
+					const struct intern_map *map);
+INTERN_EXPORT bool intern_map_iter_next(struct intern_map_iter *it, struct intern_str **key,
+					void **value);
+INTERN_EXPORT int intern_map_iter_delete(struct intern_map_iter *it, void **old_value);
+
 #ifdef __cplusplus
 }
 #endif

@@ -378,6 +378,8 @@ static const struct bench_impl *const all_impls[] = {
 #endif
 	&bench_impl_lfht,
 	&bench_impl_ckhs,
+	&bench_impl_intern_map,
+	&bench_impl_content_map,
 };
 
 static size_t select_impls(const struct bench_options *o, const struct bench_impl **out)
@@ -861,7 +863,7 @@ static void run_workload(const struct bench_options *o, struct bench_report *rep
 			 size_t wi, struct progress *pg)
 {
 	const struct bench_workload *w = &rep->workloads[wi];
-	const struct bench_table_config cfg = { w->expected, w->counted };
+	const struct bench_table_config cfg = { w->expected, w->counted, w };
 	size_t n = rep->nimpls;
 	struct run *runs = bench_xcalloc(n, sizeof(*runs));
 	struct table *tables = bench_xcalloc(n, sizeof(*tables));

@@ -135,6 +135,7 @@ struct bench_table_config {
 			  * are presized to it, the others grow */
 	bool counted;    /* handles carry a counted reference; an entry leaves
 			  * the table when its last one is released */
+	const struct bench_workload *workload; /* what it will replay */
 };
 
 enum bench_role {
@@ -142,6 +143,7 @@ enum bench_role {
 	BENCH_ROLE_LIBINTERN_MORTAL, /* the reference row for counted workloads */
 	BENCH_ROLE_LIMIT,            /* unsynchronized: one thread, a ceiling */
 	BENCH_ROLE_BASELINE,
+	BENCH_ROLE_MAP,              /* a map lookup, not an interner: no target */
 };
 
 /* Every handle carries a reference, whatever the table mode (libintern). */
@@ -190,6 +192,8 @@ extern const struct bench_impl bench_impl_mutex;
 extern const struct bench_impl bench_impl_rwlock;
 extern const struct bench_impl bench_impl_lfht;
 extern const struct bench_impl bench_impl_ckhs;
+extern const struct bench_impl bench_impl_intern_map;
+extern const struct bench_impl bench_impl_content_map;
 #ifdef BENCH_HAVE_GLIB
 extern const struct bench_impl bench_impl_glib;
 #endif
