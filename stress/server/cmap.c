@@ -2,8 +2,8 @@
  * cmap.c: the content-keyed map of --no-intern: what a server without an
  * intern table uses for its dict.  Open addressing with linear probing and
  * backward-shift deletion (no tombstones), slots of {key, value}; each key
- * is the map's own heap copy of the bytes, hashed with XXH3 and compared
- * with memcmp.  Not synchronized: the keyspace shard lock or the owning
+ * is the map's own plain copy of the bytes (kv_plain_str), hashed with
+ * XXH3 and compared with memcmp.  Not synchronized: the keyspace shard lock or the owning
  * key's lock covers it.
  */
 #include <errno.h>
@@ -62,7 +62,7 @@ void cmap_clear(struct cmap *m, void (*free_value)(void *value))
 		struct slot *sl = &m->slots[i];
 		if (!sl->key)
 			continue;
-		intern_str_decref(sl->key);
+		free(sl->key);
 		if (free_value)
 			free_value(sl->value);
 		sl->key = NULL;
@@ -139,7 +139,7 @@ int cmap_set(struct cmap *m, const struct kv_key *k, void *value, void **old)
 			return -ENOMEM;
 		i = probe(m, k);
 	}
-	struct intern_str *s = intern_str_new(k->data, k->len);
+	struct intern_str *s = kv_plain_str(k->data, k->len);
 	if (!s)
 		return -ENOMEM;
 	m->slots[i].key = s;
@@ -154,7 +154,7 @@ static void remove_at(struct cmap *m, size_t i)
 {
 	size_t j = i;
 
-	intern_str_decref(m->slots[i].key);
+	free(m->slots[i].key);
 	m->slots[i].key = NULL;
 	m->size--;
 	for (;;) {

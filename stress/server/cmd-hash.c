@@ -23,9 +23,9 @@ static int hash_set(void *h, const struct kv_arg *field, struct intern_str *val)
 		kv->key_drop(&f);
 	}
 	if (rc < 0)
-		intern_str_decref(val);
+		kv_str_free(val);
 	else if (rc == 0)
-		intern_str_decref(old);
+		kv_str_free(old);
 	return rc < 0 ? -1 : rc;
 }
 
@@ -171,7 +171,7 @@ int cmd_hdel(struct out *o, int argc, const struct kv_arg *argv)
 			struct kv_key f;
 			kv->key_find(&f, argv[i].p, argv[i].n);
 			if (kv->map_delete(h, &f, &old) == 0) {
-				intern_str_decref(old);
+				kv_str_free(old);
 				n++;
 			}
 			kv->key_drop(&f);

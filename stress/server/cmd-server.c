@@ -2,6 +2,7 @@
  * cmd-server.c: connection and server commands: PING, ECHO, QUIT, SELECT,
  * COMMAND, CONFIG GET, DBSIZE, FLUSHALL/FLUSHDB.  INFO is in info.c.
  */
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,7 +76,9 @@ int cmd_command(struct out *o, int argc, const struct kv_arg *argv)
 }
 
 /* CONFIG GET: the parameters clients ask about (redis-benchmark reads
- * "save" and "appendonly"), matched exactly, case-insensitively. */
+ * "save" and "appendonly"), as redis-server answers: an exact name is
+ * echoed as the client spelled it, a glob pattern gives the canonical
+ * names it matches, each parameter once.  CONFIG SET changes nothing. */
 int cmd_config(struct out *o, int argc, const struct kv_arg *argv)
 {
 	char port[16], maxclients[24], threads[16];
@@ -89,8 +92,15 @@ int cmd_config(struct out *o, int argc, const struct kv_arg *argv)
 		{ "io-threads", threads },
 		{ "proto-max-bulk-len", "536870912" },
 	};
-	size_t nparams = sizeof(params) / sizeof(params[0]);
+	enum { NPARAMS = sizeof(params) / sizeof(params[0]) };
+	const struct kv_arg *asked[NPARAMS] = { NULL };  /* the name to echo */
+	struct kv_arg canonical[NPARAMS];
 
+	if (arg_is(&argv[1], "set") && argc >= 3) {
+		out_errorf(o, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
+			   (int)(argv[2].n < 128 ? argv[2].n : 128), argv[2].p);
+		return 0;
+	}
 	if (!arg_is(&argv[1], "get")) {
 		unknown_subcommand(o, &argv[1], "CONFIG");
 		return 0;
@@ -102,17 +112,26 @@ int cmd_config(struct out *o, int argc, const struct kv_arg *argv)
 	snprintf(port, sizeof(port), "%d", kv_config.port);
 	snprintf(maxclients, sizeof(maxclients), "%ld", kv_config.maxclients);
 	snprintf(threads, sizeof(threads), "%d", kv_config.threads);
-	bool found[sizeof(params) / sizeof(params[0])] = { false };
 	long long n = 0;
-	for (int i = 2; i < argc; i++)
-		for (size_t j = 0; j < nparams; j++)
-			if (!found[j] && arg_is(&argv[i], params[j][0]) && (found[j] = true))
-				n++;
+	for (int i = 2; i < argc; i++) {
+		char pattern[128];
+		bool glob = memchr(argv[i].p, '*', argv[i].n) || memchr(argv[i].p, '?', argv[i].n) ||
+			    memchr(argv[i].p, '[', argv[i].n);
+		snprintf(pattern, sizeof(pattern), "%.*s", (int)argv[i].n, argv[i].p);
+		for (size_t j = 0; j < NPARAMS; j++) {
+			if (asked[j] || !(glob ? fnmatch(pattern, params[j][0], FNM_CASEFOLD) == 0
+					       : arg_is(&argv[i], params[j][0])))
+				continue;
+			canonical[j] = (struct kv_arg){ params[j][0], strlen(params[j][0]) };
+			asked[j] = glob ? &canonical[j] : &argv[i];
+			n++;
+		}
+	}
 	out_array(o, 2 * n);
-	for (size_t j = 0; j < nparams; j++) {
-		if (!found[j])
+	for (size_t j = 0; j < NPARAMS; j++) {
+		if (!asked[j])
 			continue;
-		out_bulk(o, params[j][0], strlen(params[j][0]));
+		out_bulk(o, asked[j]->p, asked[j]->n);
 		out_bulk(o, params[j][1], strlen(params[j][1]));
 	}
 	return 0;

@@ -65,7 +65,7 @@ static int store(struct out *o, const struct kv_arg *key, struct intern_str *val
 			out_error(o, ERR_OOM);
 	}
 	if (rc < 0)
-		intern_str_decref(val);
+		kv_str_free(val);
 	return rc;
 }
 
@@ -163,7 +163,7 @@ int cmd_set(struct out *o, int argc, const struct kv_arg *argv)
 		return 0;
 	}
 	if (key_make(o, &k, &argv[1]) < 0) {
-		intern_str_decref(val);
+		kv_str_free(val);
 		return 0;
 	}
 	struct ks_shard *sh = ks_lock(&k);
@@ -194,7 +194,7 @@ int cmd_set(struct out *o, int argc, const struct kv_arg *argv)
 out:
 	ks_unlock(sh);
 	kv->key_drop(&k);
-	intern_str_decref(val);
+	kv_str_free(val);
 	return 0;
 }
 
@@ -210,7 +210,7 @@ int cmd_setnx(struct out *o, int argc, const struct kv_arg *argv)
 	} else {
 		struct intern_str *val = kv->str(argv[2].p, argv[2].n);
 		if (!val || ks_put(sh, &k, kv_tag(val, KV_STRING), false) < 0) {
-			intern_str_decref(val);
+			kv_str_free(val);
 			out_error(o, ERR_OOM);
 		} else {
 			out_int(o, 1);
@@ -246,7 +246,7 @@ static void incr_by(struct out *o, const struct kv_arg *key, long long by)
 	}
 	struct intern_str *val = kv->integer(cur + by);
 	if (!val || ks_put(sh, &k, kv_tag(val, KV_STRING), true) < 0) {
-		intern_str_decref(val);
+		kv_str_free(val);
 		out_error(o, ERR_OOM);
 	} else {
 		out_int(o, cur + by);
@@ -316,7 +316,7 @@ int cmd_append(struct out *o, int argc, const struct kv_arg *argv)
 		free(buf);
 	}
 	if (!val || ks_put(sh, &k, kv_tag(val, KV_STRING), true) < 0) {
-		intern_str_decref(val);
+		kv_str_free(val);
 		out_error(o, ERR_OOM);
 	} else {
 		out_int(o, (long long)len);

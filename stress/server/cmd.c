@@ -4,7 +4,6 @@
  */
 #include "cmd.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,16 +126,18 @@ static const struct cmd *lookup(const struct kv_arg *word)
 {
 	char lower[CMD_NAME_MAX];
 	struct kv_key k;
-	void *c = NULL;
+	void *found = NULL;
 
 	if (word->n > CMD_NAME_MAX)
 		return NULL;
-	for (size_t i = 0; i < word->n; i++)
-		lower[i] = (char)tolower((unsigned char)word->p[i]);
+	for (size_t i = 0; i < word->n; i++) {
+		char ch = word->p[i];
+		lower[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch | 0x20) : ch;
+	}
 	kv->key_find(&k, lower, word->n);
-	kv->map_find(dispatch, &k, &c);
+	kv->map_find(dispatch, &k, &found);
 	kv->key_drop(&k);
-	return c;
+	return found;
 }
 
 int cmd_dispatch(struct out *o, int argc, const struct kv_arg *argv)

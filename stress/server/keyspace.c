@@ -21,7 +21,7 @@ void kv_value_free(void *v)
 
 	switch (kv_type_of(v)) {
 	case KV_STRING:
-		intern_str_decref(p);
+		kv_str_free(p);
 		break;
 	case KV_HASH:
 		kv->map_free(p, kv_str_free);

@@ -16,14 +16,21 @@ struct intern_interp *kv_interp;
 
 void kv_str_free(void *s)
 {
-	intern_str_decref(s);
+	kv->str_drop(s);
 }
 
-/* The shard hash of a canonical string: its address, mixed (Fibonacci
- * hashing), since equal bytes are one object. */
+/* The shard hash of a canonical string: its address, mixed (equal bytes
+ * are one object).  Not the Fibonacci product intern_map hashes with: the
+ * shard index would then fix the top bits of every home slot in that
+ * shard's map, and its keys would cluster into a fraction of the array. */
 static uint64_t ptr_hash(const struct intern_str *s)
 {
-	return ((uint64_t)(uintptr_t)s >> 4) * 0x9e3779b97f4a7c15ull;
+	uint64_t h = (uint64_t)(uintptr_t)s;
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
 }
 
 static void key_find(struct kv_key *k, const char *data, size_t len)
@@ -128,6 +135,7 @@ const struct kv_layer kv_layer_intern = {
 	.key_drop = key_drop,
 	.str = str,
 	.integer = integer,
+	.str_drop = intern_str_decref,
 	.map_new = map_new,
 	.map_free = map_free,
 	.map_clear = map_clear,

@@ -1,10 +1,12 @@
 /*
  * layer-plain.c: --no-intern.  Every stored string is its own heap object
- * (intern_str_new: never interned, freed by its last decref) and every map
- * is a cmap, hashing and comparing bytes.
+ * (kv_plain_str: never interned, freed once) and every map is a cmap,
+ * hashing and comparing bytes.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "layer.h"
 
@@ -33,16 +35,28 @@ static void key_drop(struct kv_key *k)
 	(void)k;
 }
 
-static struct intern_str *plain_str(const char *data, size_t len)
+struct intern_str *kv_plain_str(const char *data, size_t len)
 {
-	return intern_str_new(data, len);
+	struct intern_str *s = malloc(sizeof(*s) + len + 1);
+
+	if (!s)
+		return NULL;
+	*s = (struct intern_str){ 1u, (uint32_t)len, 0u, INTERN_NOT_INTERNED, 0u, 0u };
+	memcpy(s + 1, data, len);
+	((char *)(s + 1))[len] = '\0';
+	return s;
 }
 
 static struct intern_str *plain_integer(long long v)
 {
 	char buf[24];
 
-	return intern_str_new(buf, (size_t)snprintf(buf, sizeof(buf), "%lld", v));
+	return kv_plain_str(buf, (size_t)snprintf(buf, sizeof(buf), "%lld", v));
+}
+
+static void plain_drop(struct intern_str *s)
+{
+	free(s);
 }
 
 static void *map_new(size_t expected)
@@ -86,8 +100,9 @@ const struct kv_layer kv_layer_plain = {
 	.key_make = key_make,
 	.key_of = key_of,
 	.key_drop = key_drop,
-	.str = plain_str,
+	.str = kv_plain_str,
 	.integer = plain_integer,
+	.str_drop = plain_drop,
 	.map_new = map_new,
 	.map_free = map_free,
 	.map_clear = map_clear,

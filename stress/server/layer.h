@@ -10,7 +10,9 @@
  * the bytes (XXH3) and compare them (memcmp), as a server without an
  * intern table does.  Both store `struct intern_str *` objects (a plain
  * one is simply never interned), so the A/B difference is exactly
- * interning plus pointer-keyed maps.
+ * interning plus pointer-keyed maps.  (Plain strings are allocated by the
+ * server, not by intern_str_new(), which would hash each one for a table
+ * it never enters.)
  */
 #ifndef INTERN_KV_LAYER_H
 #define INTERN_KV_LAYER_H
@@ -55,6 +57,8 @@ struct kv_layer {
 	 * Returns a new reference, or NULL when memory is exhausted. */
 	struct intern_str *(*str)(const char *data, size_t len);
 	struct intern_str *(*integer)(long long v);
+	/* Drop a reference that str or integer returned (NULL ignored). */
+	void (*str_drop)(struct intern_str *s);
 
 	/* Maps from keys to void * (the intern_map API, over kv_key). */
 	void *(*map_new)(size_t expected);
@@ -78,8 +82,15 @@ extern const struct kv_layer kv_layer_plain;
 extern const struct kv_layer *kv;
 extern struct intern_interp *kv_interp;
 
-/* Drop a string value: the free_value callback of maps of strings. */
+/* Drop a string value (kv->str_drop): also the free_value callback of
+ * maps of strings. */
 void kv_str_free(void *s);
+
+/* A plain heap string: the header of struct intern_str (which is ABI),
+ * the bytes and a NUL in one allocation, never hashed nor interned, read
+ * with intern_str_data() / intern_str_len() and freed with free().  What
+ * a server without an intern table stores. */
+struct intern_str *kv_plain_str(const char *data, size_t len);
 
 /* ---------------------------------------------------------------------------
  * The content-keyed map of the plain layer (cmap.c)

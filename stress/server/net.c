@@ -37,6 +37,7 @@
 #include "resp.h"
 
 #define READ_CHUNK (16 * 1024)
+#define RESERVE_AHEAD (4 * 1024 * 1024)
 #define OUT_SOFT_LIMIT (256 * 1024)
 /* One reply may be a 512 MB bulk string, or a listing of a large hash. */
 #define OUT_HARD_LIMIT (1024ul * 1024 * 1024)
@@ -255,15 +256,17 @@ static int client_process(struct worker *w, struct client *c)
 	return 0;
 }
 
-/* Room to read into: at least READ_CHUNK, or all of the pending bulk
- * argument at once.  0 or -1 (out of memory). */
+/* Room to read into: at least READ_CHUNK, or the rest of the pending bulk
+ * argument at once when that is at most RESERVE_AHEAD bytes away (an
+ * announced length is only a claim: a larger one is grown into by
+ * doubling as its bytes arrive).  0 or -1 (out of memory). */
 static int client_reserve(struct client *c)
 {
 	size_t need = c->in_len + READ_CHUNK;
 
 	if (c->req.bulk >= 0) {
 		size_t whole = c->in_start + c->req.pos + (size_t)c->req.bulk + 2;
-		if (whole > need)
+		if (whole > need && whole - c->in_len <= RESERVE_AHEAD)
 			need = whole;
 	}
 	if (need <= c->in_cap)

@@ -199,8 +199,20 @@ static enum resp_status parse_inline(struct resp_req *r, char *buf, size_t len)
  * taken to be '\n' without looking. */
 static int count_line(const char *buf, size_t len, size_t pos, long long *value, size_t *next)
 {
-	const char *cr = memchr(buf + pos, '\r', len - pos);
+	const char *p = buf + pos + 1, *end = buf + len;
+	long long v = 0;
 
+	/* The common case in one pass: a few digits, no leading zero. */
+	if (p < end && *p >= '1' && *p <= '9') {
+		while (p < end && *p >= '0' && *p <= '9' && p - (buf + pos) < 18)
+			v = v * 10 + (*p++ - '0');
+		if (p + 1 < end && *p == '\r') {
+			*value = v;
+			*next = (size_t)(p - buf) + 2;
+			return 1;
+		}
+	}
+	const char *cr = memchr(buf + pos, '\r', len - pos);
 	if (!cr)
 		return len - pos > RESP_MAX_INLINE ? -1 : 0;
 	if ((size_t)(cr - buf) + 2 > len)
