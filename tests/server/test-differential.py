@@ -83,6 +83,13 @@ def gen_set(rng):
         opts += [b'EX', b'100', b'PX', b'100000']
     elif r < 0.3:
         opts += [b'BOGUS']
+    elif r < 0.33:
+        opts += [b'KEEPTTL']
+    elif r < 0.36:
+        # Absolute times far ahead (both servers get the same number).
+        far = int(time.time()) + 100000
+        opts += pick(rng, [[b'EXAT', b'%d' % far], [b'PXAT', b'%d' % (far * 1000)],
+                           [b'EXAT', b'0'], [b'EXAT', b'1'], [b'KEEPTTL', b'EX', b'100']])
     rng.shuffle(opts)
     if rng.random() < 0.2:
         opts = [o.lower() for o in opts]
@@ -96,7 +103,10 @@ def gen_expire(rng):
                    b'-9223372036854775808'])
     if cmd == b'PEXPIRE' and t in (b'1000',):
         t = b'1000000'
-    return [cmd, pick(rng, KEYS), t]
+    opts = []
+    if rng.random() < 0.3:
+        opts = some(rng, [b'NX', b'XX', b'GT', b'LT', b'nx', b'gt', b'BOGUS'], 1, 2)
+    return [cmd, pick(rng, KEYS), t] + opts
 
 
 GENERATORS = [
@@ -120,6 +130,8 @@ GENERATORS = [
     (2, lambda r: [b'STRLEN', key(r, STR_KEYS)]),
     (6, lambda r: [b'HSET', key(r, HASH_KEYS)] + [x for _ in range(r.randint(1, 3))
                                              for x in (pick(r, FIELDS), value_or_int(r))]),
+    (1, lambda r: [b'HMSET', key(r, HASH_KEYS)] + [x for _ in range(r.randint(0, 2))
+                                                  for x in (pick(r, FIELDS), value_or_int(r))]),
     (4, lambda r: [b'HGET', key(r, HASH_KEYS), pick(r, FIELDS)]),
     (2, lambda r: [b'HMGET', key(r, HASH_KEYS)] + some(r, FIELDS)),
     (2, lambda r: [b'HDEL', key(r, HASH_KEYS)] + some(r, FIELDS)),
