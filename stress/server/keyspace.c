@@ -80,6 +80,12 @@ void ks_unlock(struct ks_shard *sh)
 	pthread_mutex_unlock(&sh->lock);
 }
 
+/* After a change to sh->expires. */
+static void expires_changed(struct ks_shard *sh)
+{
+	atomic_store_explicit(&sh->nexpires, kv->map_size(sh->expires), memory_order_relaxed);
+}
+
 /* Remove k from both maps and free its value; it must be present. */
 static void remove_key(struct ks_shard *sh, const struct kv_key *k)
 {
@@ -87,7 +93,8 @@ static void remove_key(struct ks_shard *sh, const struct kv_key *k)
 
 	/* The expires entry first: it holds a key reference of its own, and
 	 * in the intern layer k->s may be borrowed from the dict's entry. */
-	kv->map_delete(sh->expires, k, NULL);
+	if (kv->map_delete(sh->expires, k, NULL) == 0)
+		expires_changed(sh);
 	if (kv->map_delete(sh->dict, k, &old) == 0)
 		kv_value_free(old);
 }
@@ -125,8 +132,8 @@ int ks_put(struct ks_shard *sh, const struct kv_key *k, void *v, bool keep_ttl)
 	 * (the same canonical string stored again holds two now). */
 	if (rc == 0)
 		kv_value_free(old);
-	if (rc == 0 && !keep_ttl)
-		kv->map_delete(sh->expires, k, NULL);
+	if (rc == 0 && !keep_ttl && kv->map_delete(sh->expires, k, NULL) == 0)
+		expires_changed(sh);
 	return 0;
 }
 
@@ -151,12 +158,16 @@ int ks_set_deadline(struct ks_shard *sh, const struct kv_key *k, long long when)
 {
 	int rc = kv->map_set(sh->expires, k, (void *)(intptr_t)when, NULL);
 
+	expires_changed(sh);
 	return rc < 0 ? rc : 0;
 }
 
 int ks_persist(struct ks_shard *sh, const struct kv_key *k)
 {
-	return kv->map_delete(sh->expires, k, NULL) == 0;
+	if (kv->map_delete(sh->expires, k, NULL) < 0)
+		return 0;
+	expires_changed(sh);
+	return 1;
 }
 
 void ks_counts(size_t *keys, size_t *expires)
@@ -177,33 +188,50 @@ void ks_flush(void)
 		struct ks_shard *sh = &shards[i];
 		pthread_mutex_lock(&sh->lock);
 		kv->map_clear(sh->expires, NULL);
+		expires_changed(sh);
 		kv->map_clear(sh->dict, kv_value_free);
 		pthread_mutex_unlock(&sh->lock);
 	}
 }
 
+/* Delete the expired keys of one locked shard; returns the entries seen. */
+static size_t sweep_shard(struct ks_shard *sh, long long now)
+{
+	union kv_iter it;
+	struct intern_str *key;
+	void *when, *old;
+	size_t seen = 0;
+
+	kv->iter_init(&it, sh->expires);
+	while (kv->iter_next(&it, &key, &when)) {
+		seen++;
+		if (now <= (long long)(intptr_t)when)
+			continue;
+		struct kv_key k;
+		kv->key_of(&k, key);
+		/* The expires entry keeps `key` alive until iter_delete. */
+		if (kv->map_delete(sh->dict, &k, &old) == 0)
+			kv_value_free(old);
+		kv->iter_delete(&it, NULL);
+	}
+	expires_changed(sh);
+	return seen;
+}
+
+/* Only the main thread sweeps. */
+static size_t sweep_next;
+
 void ks_sweep(void)
 {
 	long long now = ks_now_ms();
+	size_t seen = 0;
 
-	for (size_t i = 0; i < KS_SHARDS; i++) {
-		struct ks_shard *sh = &shards[i];
-		union kv_iter it;
-		struct intern_str *key;
-		void *when, *old;
-
+	for (size_t n = 0; n < KS_SHARDS && seen < KS_SWEEP_BUDGET; n++) {
+		struct ks_shard *sh = &shards[sweep_next++ % KS_SHARDS];
+		if (atomic_load_explicit(&sh->nexpires, memory_order_relaxed) == 0)
+			continue;
 		pthread_mutex_lock(&sh->lock);
-		kv->iter_init(&it, sh->expires);
-		while (kv->iter_next(&it, &key, &when)) {
-			if (now <= (long long)(intptr_t)when)
-				continue;
-			struct kv_key k;
-			kv->key_of(&k, key);
-			/* The expires entry keeps `key` alive until iter_delete. */
-			if (kv->map_delete(sh->dict, &k, &old) == 0)
-				kv_value_free(old);
-			kv->iter_delete(&it, NULL);
-		}
+		seen += sweep_shard(sh, now);
 		pthread_mutex_unlock(&sh->lock);
 	}
 }

@@ -12,6 +12,7 @@
 #define INTERN_KV_KEYSPACE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "layer.h"
@@ -48,6 +49,9 @@ struct ks_shard {
 	_Alignas(64) pthread_mutex_t lock;
 	void *dict;     /* key -> tagged value */
 	void *expires;  /* key -> deadline (ms since the epoch) as a pointer */
+	/* The size of expires, written under the lock, read without it by
+	 * the sweep to pass over shards with no TTL at all. */
+	atomic_size_t nexpires;
 };
 
 int ks_init(void);
@@ -77,7 +81,12 @@ int ks_persist(struct ks_shard *sh, const struct kv_key *k);
 /* Figures and whole-keyspace operations; each takes the shard locks in turn. */
 void ks_counts(size_t *keys, size_t *expires);
 void ks_flush(void);
-/* Delete every expired key (the background sweep). */
+/* Delete expired keys (the background sweep, every 100 ms): the shards
+ * are visited in turn until about KS_SWEEP_BUDGET TTL entries have been
+ * looked at, so a tick costs a bounded time however many keys have one;
+ * a key the sweep has not reached yet is deleted when a command touches
+ * it. */
+#define KS_SWEEP_BUDGET 4096
 void ks_sweep(void);
 
 #endif

@@ -20,17 +20,14 @@ void kv_str_free(void *s)
 }
 
 /* The shard hash of a canonical string: its address, mixed (equal bytes
- * are one object).  Not the Fibonacci product intern_map hashes with: the
- * shard index would then fix the top bits of every home slot in that
- * shard's map, and its keys would cluster into a fraction of the array. */
+ * are one object).  It must stay independent of intern_map's slot hash
+ * (the low bits of fmix64 of the address): were the two the same, the
+ * shard index would fix bits of every home slot in that shard's map and
+ * its keys would cluster into a fraction of the array.  ks_lock takes the
+ * top bits of this product, by a constant of its own. */
 static uint64_t ptr_hash(const struct intern_str *s)
 {
-	uint64_t h = (uint64_t)(uintptr_t)s;
-
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return h;
+	return ((uint64_t)(uintptr_t)s >> 4) * 0xd6e8feb86659fd93ull;
 }
 
 static void key_find(struct kv_key *k, const char *data, size_t len)

@@ -122,6 +122,12 @@ int main(int argc, char **argv)
 	sigaddset(&signals, SIGINT);
 	sigaddset(&signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	/* A shell without job control starts background commands with SIGINT
+	 * ignored.  Linux queues a blocked signal even then, but take the
+	 * default back so that delivery to the signalfd depends on nothing
+	 * inherited (the default action never runs: the signals stay blocked). */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	kv_start_ms = ks_now_ms();
 	if (cmd_init() < 0 || ks_init() < 0) {

@@ -7,9 +7,12 @@
  * keeps the workers evenly loaded when a benchmark opens all its
  * connections at once.  A worker serves its connections until they close.
  *
- * Per connection: an input buffer holding at least the request being
- * parsed (grown at once to a bulk argument's announced length), the parser
- * state, and an output buffer.  Requests are run while their replies fit
+ * Per connection: the parser state and, only while it has a partial request
+ * or unsent replies, an input and an output buffer of its own.  A worker
+ * reads into its own input buffer and writes replies into its own output
+ * buffer; what is left over when the request or the write is incomplete
+ * moves to the connection, so an idle connection holds no buffer and the
+ * common request costs no allocation.  Requests are run while their replies fit
  * under OUT_SOFT_LIMIT bytes of unsent output; past it the worker stops
  * reading from that client until the socket drains (so a client that
  * pipelines without reading holds at most that much, plus one reply), and
@@ -41,8 +44,9 @@
 #define OUT_SOFT_LIMIT (256 * 1024)
 /* One reply may be a 512 MB bulk string, or a listing of a large hash. */
 #define OUT_HARD_LIMIT (1024ul * 1024 * 1024)
-/* Buffers above this are freed when they empty. */
-#define KEEP_LIMIT (64 * 1024)
+/* The worker's buffers: one read, and the replies of one batch. */
+#define WORKER_IN (64 * 1024)
+#define WORKER_OUT (64 * 1024)
 #define MAX_EVENTS 128
 
 struct kv_config kv_config;
@@ -58,6 +62,7 @@ struct client {
 	size_t in_start;        /* start of the request being parsed */
 	size_t in_len;
 	size_t in_cap;
+	bool in_borrowed;       /* in is the worker's buffer (during a read) */
 	struct resp_req req;
 	struct out out;
 	struct client *prev, *next;
@@ -73,6 +78,8 @@ struct worker {
 	struct client *clients;
 	struct kv_arg *argv;    /* scratch vector for cmd_dispatch */
 	size_t argv_cap;
+	char in[WORKER_IN];
+	char out[WORKER_OUT];
 };
 
 static struct worker *workers;
@@ -105,7 +112,8 @@ static void client_close(struct worker *w, struct client *c)
 		w->clients = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	free(c->in);
+	if (!c->in_borrowed)
+		free(c->in);
 	resp_free(&c->req);
 	out_free(&c->out);
 	free(c);
@@ -160,11 +168,13 @@ static int client_flush(struct worker *w, struct client *c)
 	if (!out_pending(o)) {
 		if (c->closing)
 			goto close;
-		if (o->cap > KEEP_LIMIT)
-			out_free(o);
-		o->len = o->sent = 0;
+		out_free(o);            /* an idle client keeps no buffer */
 	} else if (out_pending(o) > OUT_HARD_LIMIT) {
 		goto close;
+	} else if (o->borrowed) {
+		out_keep(o);            /* the rest moves to the client */
+		if (o->oom)
+			goto close;
 	} else {
 		out_compact(o);
 	}
@@ -207,6 +217,8 @@ static bool run_requests(struct worker *w, struct client *c)
 	while (!c->closing) {
 		if (out_pending(&c->out) >= OUT_SOFT_LIMIT)
 			return true;
+		if (!c->out.buf)
+			out_lend(&c->out, w->out, WORKER_OUT);
 		enum resp_status st = resp_parse(&c->req, c->in + c->in_start,
 						 c->in_len - c->in_start);
 		if (st == RESP_MORE)
@@ -224,16 +236,16 @@ static bool run_requests(struct worker *w, struct client *c)
 	return false;
 }
 
-/* Keep only the unparsed input, at the start of the buffer. */
+/* Keep only the unparsed input, at the start of the buffer; none at all
+ * once everything was parsed. */
 static void compact_input(struct client *c)
 {
 	if (c->in_start == c->in_len) {
-		c->in_start = c->in_len = 0;
-		if (c->in_cap > KEEP_LIMIT) {
+		if (!c->in_borrowed)
 			free(c->in);
-			c->in = NULL;
-			c->in_cap = 0;
-		}
+		c->in = NULL;
+		c->in_borrowed = false;
+		c->in_start = c->in_len = c->in_cap = 0;
 	} else if (c->in_start > 0) {
 		memmove(c->in, c->in + c->in_start, c->in_len - c->in_start);
 		c->in_len -= c->in_start;
@@ -282,21 +294,47 @@ static int client_reserve(struct client *c)
 	return 0;
 }
 
+/* After a read into the worker's buffer: move the partial request left
+ * to a buffer of the client's own.  0, or -1 out of memory. */
+static int keep_input(struct client *c)
+{
+	if (!c->in_borrowed)
+		return 0;
+	size_t cap = c->in_len > READ_CHUNK ? c->in_len : READ_CHUNK;
+	char *own = malloc(cap);
+	if (!own)
+		return -1;
+	memcpy(own, c->in, c->in_len);
+	c->in = own;
+	c->in_cap = cap;
+	c->in_borrowed = false;
+	return 0;
+}
+
 static void client_read(struct worker *w, struct client *c)
 {
-	if (client_reserve(c) < 0) {
+	if (c->in_len == 0) {
+		c->in = w->in;          /* no partial request: read into ours */
+		c->in_cap = WORKER_IN;
+		c->in_borrowed = true;
+	} else if (client_reserve(c) < 0) {
 		client_close(w, c);
 		return;
 	}
 	ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
+	if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR))) {
 		client_close(w, c);
 		return;
 	}
-	c->in_len += (size_t)n;
-	client_process(w, c);
+	if (n > 0) {
+		c->in_len += (size_t)n;
+		if (client_process(w, c) < 0)
+			return;
+	}
+	if (c->in_len == 0)
+		compact_input(c);       /* drops a borrowed, empty buffer */
+	else if (keep_input(c) < 0)
+		client_close(w, c);
 }
 
 static void client_event(struct worker *w, struct client *c, uint32_t events)

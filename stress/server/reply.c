@@ -12,8 +12,35 @@
 
 void out_free(struct out *o)
 {
-	free(o->buf);
+	if (!o->borrowed)
+		free(o->buf);
 	memset(o, 0, sizeof(*o));
+}
+
+void out_lend(struct out *o, char *buf, size_t cap)
+{
+	o->buf = buf;
+	o->cap = cap;
+	o->len = o->sent = 0;
+	o->borrowed = true;
+}
+
+void out_keep(struct out *o)
+{
+	size_t n = out_pending(o);
+
+	if (!o->borrowed)
+		return;
+	char *own = n ? malloc(n) : NULL;
+	if (own)
+		memcpy(own, o->buf + o->sent, n);
+	else if (n)
+		o->oom = true;
+	o->buf = own;
+	o->cap = own ? n : 0;
+	o->len = own ? n : 0;
+	o->sent = 0;
+	o->borrowed = false;
 }
 
 void out_compact(struct out *o)
@@ -34,11 +61,14 @@ static char *reserve(struct out *o, size_t n)
 		size_t cap = o->cap ? o->cap : 4096;
 		while (cap - o->len < n)
 			cap *= 2;
-		char *b = realloc(o->buf, cap);
+		char *b = o->borrowed ? malloc(cap) : realloc(o->buf, cap);
 		if (!b) {
 			o->oom = true;
 			return NULL;
 		}
+		if (o->borrowed)
+			memcpy(b, o->buf, o->len);
+		o->borrowed = false;
 		o->buf = b;
 		o->cap = cap;
 	}

@@ -17,9 +17,15 @@ struct out {
 	size_t sent;    /* of which already written to the socket */
 	size_t cap;
 	bool oom;       /* an append failed: the connection must close */
+	bool borrowed;  /* buf is the worker's (out_lend), never freed here */
 };
 
 void out_free(struct out *o);
+/* Write into the caller's buffer until it fills (then the out moves to a
+ * buffer of its own); out_keep() afterwards takes back what was not sent,
+ * copying it if there is any.  The buffer must outlive the borrowing. */
+void out_lend(struct out *o, char *buf, size_t cap);
+void out_keep(struct out *o);
 /* Drop what was sent, keeping the unsent tail at the start. */
 void out_compact(struct out *o);
 static inline size_t out_pending(const struct out *o)
