@@ -662,8 +662,9 @@ INTERN_EXPORT int intern_interp_check(struct intern_interp *interp);
  * a key too, by identity.)  The map holds a counted reference on each key:
  * a mortal key stays in the intern table while a map holds it, and leaves
  * it when the last holder, perhaps the map, lets go.  Small maps are
- * compact: up to 8 entries take 16 bytes each and no empty slot
- * (docs/map.md has the layout and the memory per entry).
+ * compact: up to 8 entries sit in an array of 2, 4 or 8 slots of 16 bytes,
+ * scanned without hashing (docs/map.md has the layout and the memory per
+ * entry).
  *
  * Not internally synchronized, like a dict: the caller serializes every
  * call that changes the map (set, delete, clear, free, iteration with

@@ -83,6 +83,15 @@ def gen_set(rng):
         opts += [b'EX', b'100', b'PX', b'100000']
     elif r < 0.3:
         opts += [b'BOGUS']
+    elif r < 0.33:
+        opts += [b'KEEPTTL']
+    elif r < 0.36:
+        # Absolute times far ahead (both servers get the same number).
+        # Not in the past: such a key is gone for every command, but when
+        # it leaves DBSIZE is up to each server's sweep (expiry_check).
+        far = int(time.time()) + 100000
+        opts += pick(rng, [[b'EXAT', b'%d' % far], [b'PXAT', b'%d' % (far * 1000)],
+                           [b'EXAT', b'0'], [b'KEEPTTL', b'EX', b'100']])
     rng.shuffle(opts)
     if rng.random() < 0.2:
         opts = [o.lower() for o in opts]
@@ -96,7 +105,10 @@ def gen_expire(rng):
                    b'-9223372036854775808'])
     if cmd == b'PEXPIRE' and t in (b'1000',):
         t = b'1000000'
-    return [cmd, pick(rng, KEYS), t]
+    opts = []
+    if rng.random() < 0.3:
+        opts = some(rng, [b'NX', b'XX', b'GT', b'LT', b'nx', b'gt', b'BOGUS'], 1, 2)
+    return [cmd, pick(rng, KEYS), t] + opts
 
 
 GENERATORS = [
@@ -120,6 +132,8 @@ GENERATORS = [
     (2, lambda r: [b'STRLEN', key(r, STR_KEYS)]),
     (6, lambda r: [b'HSET', key(r, HASH_KEYS)] + [x for _ in range(r.randint(1, 3))
                                              for x in (pick(r, FIELDS), value_or_int(r))]),
+    (1, lambda r: [b'HMSET', key(r, HASH_KEYS)] + [x for _ in range(r.randint(0, 2))
+                                                  for x in (pick(r, FIELDS), value_or_int(r))]),
     (4, lambda r: [b'HGET', key(r, HASH_KEYS), pick(r, FIELDS)]),
     (2, lambda r: [b'HMGET', key(r, HASH_KEYS)] + some(r, FIELDS)),
     (2, lambda r: [b'HDEL', key(r, HASH_KEYS)] + some(r, FIELDS)),
@@ -290,8 +304,10 @@ def expiry_check(redis, ikv):
     setup = [[b'SET', b'e1', b'v'], [b'PEXPIRE', b'e1', b'50'],
              [b'SET', b'e2', b'v', b'PX', b'60'], [b'HSET', b'e3', b'f', b'v'],
              [b'PEXPIRE', b'e3', b'40'], [b'SADD', b'e4', b'm'], [b'EXPIRE', b'e4', b'1000'],
-             [b'PERSIST', b'e4'], [b'SET', b'e5', b'v', b'EX', b'1000'], [b'TTL', b'e4']]
-    after = [[b'GET', b'e1'], [b'EXISTS', b'e1', b'e2', b'e3', b'e4'], [b'TYPE', b'e3'],
+             [b'PERSIST', b'e4'], [b'SET', b'e5', b'v', b'EX', b'1000'], [b'TTL', b'e4'],
+             [b'SET', b'e6', b'v', b'EXAT', b'1'], [b'SET', b'e7', b'v', b'PXAT', b'1000']]
+    after = [[b'GET', b'e1'], [b'EXISTS', b'e1', b'e2', b'e3', b'e4', b'e6', b'e7'],
+             [b'TYPE', b'e3'],
              [b'HGET', b'e3', b'f'], [b'TTL', b'e1'], [b'PTTL', b'e2'], [b'TTL', b'e4'],
              [b'DBSIZE'], [b'SET', b'e5', b'w'], [b'TTL', b'e5']]
     try:
