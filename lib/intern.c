@@ -25,48 +25,39 @@ static int check_bytes(const char *data, size_t len)
 	return 0;
 }
 
-/*
- * The canonical string for these bytes in `interp`, interned in `state` if
- * absent.  `cand`, if not NULL, is a string the caller holds that may become
- * canonical (NOT_INTERNED and dynamic, or static for IMMORTAL_STATIC); the
- * caller's reference to it is not consumed.  Returns a new reference (when
- * it returns `cand`, the caller's reference to `cand` is that reference),
- * or NULL with errno set.
- */
 /* The part of intern_content() after a lookup missed: find-or-insert under
  * the shard lock.  Out of line, to keep the hit path small. */
-static __attribute__((noinline)) struct intern_str *
+static __attribute__((noinline)) int
 intern_slow(struct intern_interp *interp, const char *data, size_t len, uint32_t hash,
-	    struct intern_str *cand, int state)
+	    struct intern_str *cand, int state, struct intern_str **out)
 {
-	struct intern_str *fresh = NULL, *r;
+	struct intern_str *fresh = NULL;
 
 	for (;;) {
 		struct intern_str *use = cand;
-		int err = 0;
+		int rc;
 
 		if (!use) {
 			if (!fresh)
 				fresh = intern__str_alloc(data, len, hash);
 			if (!fresh)
-				return NULL; /* errno is ENOMEM */
+				return -ENOMEM;
 			use = fresh;
 		}
-		r = intern__table_intern(interp, hash, use, state, &err);
-		if (r) {
-			if (fresh && r != fresh)
+		rc = intern__table_intern(interp, hash, use, state, out);
+		if (rc == 0) {
+			if (fresh && *out != fresh)
 				intern__str_destroy(fresh); /* never published */
-			return r;
+			return 0;
 		}
-		if (err == -EAGAIN && cand) {
+		if (rc == -EAGAIN && cand) {
 			/* Another interpreter owns `cand` now: intern a copy. */
 			cand = NULL;
 			continue;
 		}
 		if (fresh)
 			intern__str_destroy(fresh);
-		errno = -err;
-		return NULL;
+		return rc;
 	}
 }
 
@@ -74,13 +65,13 @@ intern_slow(struct intern_interp *interp, const char *data, size_t len, uint32_t
  * The canonical string for these bytes in `interp`, interned in `state` if
  * absent.  `cand`, if not NULL, is a string the caller holds that may become
  * canonical (NOT_INTERNED and dynamic, or static for IMMORTAL_STATIC); the
- * caller's reference to it is not consumed.  Returns a new reference (when
- * it returns `cand`, the caller's reference to `cand` is that reference),
- * or NULL with errno set.
+ * caller's reference to it is not consumed.  0 and in *out a new reference
+ * (when it is `cand`, the caller's reference to `cand` is that reference),
+ * or a negative errno.
  */
-static inline __attribute__((always_inline)) struct intern_str *
+static inline __attribute__((always_inline)) int
 intern_content(struct intern_interp *interp, const char *data, size_t len, uint32_t hash,
-	       struct intern_str *cand, int state)
+	       struct intern_str *cand, int state, struct intern_str **out)
 {
 	struct intern_str *r;
 
@@ -96,10 +87,11 @@ intern_content(struct intern_interp *interp, const char *data, size_t len, uint3
 			if (state == INTERN_IMMORTAL && !intern__is_static(r) &&
 			    intern__state(r) == INTERN_MORTAL)
 				intern__table_immortalize(interp, r);
-			return r;
+			*out = r;
+			return 0;
 		}
 	}
-	return intern_slow(interp, data, len, hash, cand, state);
+	return intern_slow(interp, data, len, hash, cand, state, out);
 }
 
 /*
@@ -125,6 +117,7 @@ static int intern_ref(struct intern_interp *interp, struct intern_str **p, int s
 {
 	struct intern_str *s, *r;
 	uint8_t st;
+	int rc;
 
 	if (!intern__interp_ok(interp) || !p || !*p || !held_str(*p))
 		return -EINVAL;
@@ -140,13 +133,10 @@ static int intern_ref(struct intern_interp *interp, struct intern_str **p, int s
 		/* Statics enter the state machine through intern_static only. */
 		if (st != INTERN_IMMORTAL_STATIC)
 			return -EINVAL;
-		r = intern_content(interp, intern__data(s), s->ob_len,
-				   intern__hash(intern__data(s), s->ob_len), s,
-				   INTERN_IMMORTAL_STATIC);
-		if (!r)
-			return -errno;
-		*p = r; /* s or this interpreter's own canonical string */
-		return 0;
+		/* *p becomes s or this interpreter's own canonical string. */
+		return intern_content(interp, intern__data(s), s->ob_len,
+				      intern__hash(intern__data(s), s->ob_len), s,
+				      INTERN_IMMORTAL_STATIC, p);
 	}
 	if (st != INTERN_NOT_INTERNED &&
 	    __atomic_load_n(&s->ob_owner, __ATOMIC_RELAXED) == interp->id) {
@@ -157,10 +147,10 @@ static int intern_ref(struct intern_interp *interp, struct intern_str **p, int s
 	}
 	/* Not interned (s may become canonical), or interned elsewhere (this
 	 * interpreter needs its own canonical string). */
-	r = intern_content(interp, intern__data(s), s->ob_len, s->ob_hash,
-			   st == INTERN_NOT_INTERNED ? s : NULL, state);
-	if (!r)
-		return -errno;
+	rc = intern_content(interp, intern__data(s), s->ob_len, s->ob_hash,
+			    st == INTERN_NOT_INTERNED ? s : NULL, state, &r);
+	if (rc < 0)
+		return rc;
 	if (r != s)
 		intern_str_decref(s); /* the stolen reference */
 	*p = r;
@@ -201,11 +191,12 @@ INTERN_API int intern_static(struct intern_interp *interp, struct intern_str **p
 int intern__file_static(struct intern_interp *interp, struct intern_str *s)
 {
 	struct intern_str *r;
+	int rc = intern_content(interp, intern__data(s), s->ob_len,
+				intern__hash(intern__data(s), s->ob_len), s, INTERN_IMMORTAL_STATIC,
+				&r);
 
-	r = intern_content(interp, intern__data(s), s->ob_len,
-			   intern__hash(intern__data(s), s->ob_len), s, INTERN_IMMORTAL_STATIC);
-	if (!r)
-		return -errno;
+	if (rc < 0)
+		return rc;
 	if (r != s) {
 		intern_str_decref(r);
 		return -EEXIST;
@@ -226,7 +217,12 @@ INTERN_API struct intern_str *intern_bytes(struct intern_interp *interp, const c
 	r = intern__builtin(data, len);
 	if (r)
 		return r;
-	return intern_content(interp, data, len, intern__hash(data, len), NULL, INTERN_MORTAL);
+	rc = intern_content(interp, data, len, intern__hash(data, len), NULL, INTERN_MORTAL, &r);
+	if (rc < 0) {
+		errno = -rc;
+		return NULL;
+	}
+	return r;
 }
 
 INTERN_API struct intern_str *intern_lookup(struct intern_interp *interp, const char *data,

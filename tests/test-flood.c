@@ -76,7 +76,7 @@ static unsigned keyed_shards(const struct intern_interp *interp)
 	unsigned n = 0;
 
 	for (unsigned k = 0; k < interp->nshards; k++)
-		n += interp->shards[k].table && interp->shards[k].table->keyed;
+		n += interp->shards[k].slots && interp->shards[k].slots->keyed;
 	return n;
 }
 
@@ -173,7 +173,7 @@ START_TEST(test_reseed_only_attacked_shard)
 	st = test_stats_of(interp);
 	ck_assert_uint_eq(st.reseeds, 1);
 	ck_assert_uint_eq(keyed_shards(interp), 1);
-	ck_assert(target->table->keyed);
+	ck_assert(target->slots->keyed);
 	ck_assert_uint_eq(target->reseeds, 1);
 	ck_assert_uint_lt(st.max_probe, 64);
 	ck_assert_int_eq(intern_interp_check(interp), 0);
