@@ -265,8 +265,8 @@ static inline void intern__count_lookup(const struct intern_interp *interp,
 
 /*
  * Find-or-insert under the shard lock.  `cand` is a string the caller holds:
- * NOT_INTERNED and unowned for `state` MORTAL/IMMORTAL, a static object for
- * IMMORTAL_STATIC.  0 and in *out a new reference to the existing canonical
+ * NOT_INTERNED and unowned for `state` MORTAL/IMMORTAL, a static object
+ * (born IMMORTAL_STATIC, only read) for IMMORTAL_STATIC.  0 and in *out a new reference to the existing canonical
  * string (made immortal if `state` asks), or `cand` itself once published
  * (the caller's reference to it is then the returned one).  Else -ENOSPC
  * (a quota), -ENOMEM, or -EAGAIN when another interpreter claimed `cand`
@@ -303,9 +303,9 @@ void intern__keep_forever(struct intern_str *s);
 
 /* ---- application statics (intern.c, statics.c) ------------------------- */
 
-/* File static `s` (NOT_INTERNED or IMMORTAL_STATIC, not a built-in's
- * bytes) in `interp`: 0, -EEXIST (another object holds its bytes) or
- * -ENOMEM.  An IMMORTAL_STATIC `s` is only read, never written. */
+/* File static `s` (IMMORTAL_STATIC, not a built-in's bytes) in `interp`:
+ * 0, -EEXIST (another object holds its bytes) or -ENOMEM.  `s` is only
+ * read, never written. */
 int intern__file_static(struct intern_interp *interp, struct intern_str *s);
 
 #endif

@@ -130,7 +130,7 @@ static int intern_ref(struct intern_interp *interp, struct intern_str **p, int s
 	}
 	st = intern__state(s);
 	if (intern__is_static(s)) {
-		/* Statics enter the state machine through intern_static only. */
+		/* Statics are born IMMORTAL_STATIC: file it (as intern_static). */
 		if (st != INTERN_IMMORTAL_STATIC)
 			return -EINVAL;
 		/* *p becomes s or this interpreter's own canonical string. */
@@ -174,20 +174,21 @@ INTERN_API int intern_static(struct intern_interp *interp, struct intern_str **p
 	if (!intern__interp_ok(interp) || !p || !*p || !held_str(*p))
 		return -EINVAL;
 	s = *p;
-	if (!intern__is_static(s))
-		return -EINVAL; /* CPython: InternStatic on a dynamic string */
+	/* CPython: InternStatic on a dynamic string.  A static object is
+	 * born IMMORTAL_STATIC and never changes state. */
+	if (!intern__is_static(s) || intern__state(s) != INTERN_IMMORTAL_STATIC)
+		return -EINVAL;
 	r = intern__builtin(intern__data(s), s->ob_len);
 	if (r) {
-		*p = r; /* `s` stays NOT_INTERNED, unused */
+		*p = r; /* `s` is not filed, unused */
 		return 0;
 	}
 	return intern__file_static(interp, s);
 }
 
 /* intern_static()'s filing step, shared with intern_interp_add_statics()
- * (statics.c): `s` is static, NOT_INTERNED or IMMORTAL_STATIC, without the
- * bytes of a built-in singleton.  An IMMORTAL_STATIC `s` is only read
- * (claim() in table.c). */
+ * (statics.c): `s` is static and IMMORTAL_STATIC, without the bytes of a
+ * built-in singleton.  `s` is only read (claim() in table.c). */
 int intern__file_static(struct intern_interp *interp, struct intern_str *s)
 {
 	struct intern_str *r;

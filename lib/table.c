@@ -489,36 +489,21 @@ static bool take_existing(struct intern_interp *interp, struct intern__shard *sh
 	return true;
 }
 
-/* Claim `cand` for this interpreter and set the state it is published in. */
+/* Claim dynamic `cand` for this interpreter.  A static one needs no claim:
+ * it is born IMMORTAL_STATIC, possibly in read-only memory, and nothing
+ * here writes it (a CAS is a write even when it fails: x86's LOCK CMPXCHG
+ * writes the old value back, so it would fault there). */
 static int claim(struct intern_interp *interp, struct intern_str *cand, int state)
 {
-	if (state == INTERN_IMMORTAL_STATIC) {
-		uint8_t expect = INTERN_NOT_INTERNED;
+	uint16_t none = 0;
 
-		/* A static already in state 3 is not touched at all: generated
-		 * objects (intern_interp_add_statics) are born 3 in read-only
-		 * memory, and a CAS is a write even when it fails (x86's LOCK
-		 * CMPXCHG writes the old value back), so it would fault there.
-		 * State 3 is final, so the plain load cannot be stale. */
-		if (intern__state(cand) == INTERN_IMMORTAL_STATIC)
-			return 0;
-		/* Statics go 0 -> 3 once, whichever interpreter is first. */
-		if (!__atomic_compare_exchange_n(&cand->ob_state, &expect,
-						 INTERN_IMMORTAL_STATIC, false,
-						 __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
-		    expect != INTERN_IMMORTAL_STATIC)
-			return -EINVAL;
+	if (state == INTERN_IMMORTAL_STATIC)
 		return 0;
-	}
-	{
-		uint16_t none = 0;
-
-		/* Another interpreter may be interning the same object right
-		 * now: exactly one of us owns it, the other makes a copy. */
-		if (!__atomic_compare_exchange_n(&cand->ob_owner, &none, interp->id, false,
-						 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-			return -EAGAIN;
-	}
+	/* Another interpreter may be interning the same object right now:
+	 * exactly one of us owns it, the other makes a copy. */
+	if (!__atomic_compare_exchange_n(&cand->ob_owner, &none, interp->id, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return -EAGAIN;
 	return 0;
 }
 

@@ -157,13 +157,13 @@ START_TEST(test_every_route)
 
 	/* An application static with the same text: intern_static gives the
 	 * built-in object (as for one-byte statics); the application's stays
-	 * NOT_INTERNED and unused. */
+	 * unfiled and unused. */
 	{
 		struct intern_str *p = app_200;
 
 		ck_assert_int_eq(intern_static(a, &p), 0);
 		ck_assert_ptr_eq(p, intern_int(a, 200));
-		ck_assert_int_eq(intern_str_state(app_200), INTERN_NOT_INTERNED);
+		ck_assert_int_eq(intern_str_state(app_200), INTERN_IMMORTAL_STATIC);
 		if (MIN <= -5) {
 			p = app_min;
 			ck_assert_int_eq(intern_static(b, &p), 0);
