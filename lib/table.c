@@ -766,6 +766,45 @@ void intern__table_teardown(struct intern_interp *interp)
  * Statistics and the consistency check
  * ---------------------------------------------------------------------- */
 
+/* Add array `a`'s slots and entries to `st`, and its entries' probe
+ * distances to *probes and their number to *entries.  Shard lock held. */
+static void stats_slots(const struct intern__slots *a, struct intern_stats *st, size_t *entries,
+			size_t *probes)
+{
+	st->slots += a->mask + 1u;
+	st->table_bytes += sizeof(*a) + (a->mask + 1u) * sizeof(uintptr_t);
+	for (uint32_t i = 0; i <= a->mask; i++) {
+		uintptr_t v = a->slot[i];
+		struct intern_str *s;
+		size_t dist;
+
+		if (v == INTERN__SLOT_TOMB)
+			st->tombstones++;
+		if (!intern__slot_is_entry(v))
+			continue;
+		s = intern__slot_str(v);
+		if (!intern__is_static(s) && intern__state(s) == INTERN_MORTAL) {
+			st->quota_mortal++;
+			st->quota_mortal_bytes += s->ob_len + 1u;
+		}
+		if (is_dying(s)) {
+			st->dying++;
+			continue;
+		}
+		switch (intern__state(s)) {
+		case INTERN_MORTAL: st->mortal++; break;
+		case INTERN_IMMORTAL: st->immortal++; break;
+		default: st->immortal_static++; break;
+		}
+		st->string_bytes += s->ob_len + 1u;
+		dist = ((i - (intern__entry_bucket_hash(a, s) & a->mask)) & a->mask) + 1u;
+		*probes += dist;
+		(*entries)++;
+		if (dist > st->max_probe)
+			st->max_probe = dist;
+	}
+}
+
 int intern_interp_stats(struct intern_interp *interp, struct intern_stats *st)
 {
 	size_t entries = 0, probes = 0;
@@ -777,45 +816,10 @@ int intern_interp_stats(struct intern_interp *interp, struct intern_stats *st)
 	st->table_bytes = sizeof(*interp) + interp->nshards * sizeof(struct intern__shard);
 	for (unsigned k = 0; k < interp->nshards; k++) {
 		struct intern__shard *sh = &interp->shards[k];
-		struct intern__slots *a;
 
 		shard_lock(sh);
-		a = sh->slots;
-		if (a) {
-			st->slots += a->mask + 1u;
-			st->table_bytes += sizeof(*a) + (a->mask + 1u) * sizeof(uintptr_t);
-			for (uint32_t i = 0; i <= a->mask; i++) {
-				uintptr_t v = a->slot[i];
-				struct intern_str *s;
-				size_t dist;
-
-				if (v == INTERN__SLOT_TOMB)
-					st->tombstones++;
-				if (!intern__slot_is_entry(v))
-					continue;
-				s = intern__slot_str(v);
-				if (!intern__is_static(s) &&
-				    intern__state(s) == INTERN_MORTAL) {
-					st->quota_mortal++;
-					st->quota_mortal_bytes += s->ob_len + 1u;
-				}
-				if (is_dying(s)) {
-					st->dying++;
-					continue;
-				}
-				switch (intern__state(s)) {
-				case INTERN_MORTAL: st->mortal++; break;
-				case INTERN_IMMORTAL: st->immortal++; break;
-				default: st->immortal_static++; break;
-				}
-				st->string_bytes += s->ob_len + 1u;
-				dist = ((i - (intern__entry_bucket_hash(a, s) & a->mask)) & a->mask) + 1u;
-				probes += dist;
-				entries++;
-				if (dist > st->max_probe)
-					st->max_probe = dist;
-			}
-		}
+		if (sh->slots)
+			stats_slots(sh->slots, st, &entries, &probes);
 		if (sh->live > st->max_shard_entries)
 			st->max_shard_entries = sh->live;
 		st->reseeds += sh->reseeds;
