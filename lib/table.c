@@ -20,7 +20,8 @@
  *
  * Readers (lookups) take no lock: they run inside an RCU read-side section,
  * load the shard's array pointer with acquire, then load slots with acquire.
- * Writers (insert, remove, rebuild) hold the shard's mutex.  Writers store a
+ * Writers (insert, remove, rebuild) hold the shard's mutex (asserted where
+ * a function requires it: "The shard lock" below).  Writers store a
  * slot with release after the string is fully initialized, and publish a
  * rebuilt array with release; the array they replace is freed with
  * call_rcu, after every reader that could hold it has left.  There is no
