@@ -209,7 +209,7 @@ INTERN_API struct intern_str *intern_bytes(struct intern_interp *interp, const c
 					   size_t len)
 {
 	int rc = intern__interp_ok(interp) ? check_bytes(data, len) : -EINVAL;
-	struct intern_str *r;
+	struct intern_str *r, *out;
 
 	if (__builtin_expect(rc < 0, 0)) {
 		errno = -rc;
@@ -218,12 +218,12 @@ INTERN_API struct intern_str *intern_bytes(struct intern_interp *interp, const c
 	r = intern__builtin(data, len);
 	if (r)
 		return r;
-	rc = intern_content(interp, data, len, intern__hash(data, len), NULL, INTERN_MORTAL, &r);
+	rc = intern_content(interp, data, len, intern__hash(data, len), NULL, INTERN_MORTAL, &out);
 	if (rc < 0) {
 		errno = -rc;
 		return NULL;
 	}
-	return r;
+	return out;
 }
 
 INTERN_API struct intern_str *intern_lookup(struct intern_interp *interp, const char *data,

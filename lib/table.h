@@ -207,7 +207,7 @@ struct intern__key {
 /* What a probe for a key found. */
 struct intern__found {
 	uint32_t at;      /* the entry's slot, or INTERN__NOWHERE */
-	uintptr_t v;      /* its slot value */
+	uintptr_t v;      /* its slot value, or INTERN__SLOT_EMPTY */
 	uint32_t free_at; /* the first tombstone or empty slot passed, or INTERN__NOWHERE */
 	uint32_t probes;  /* slots visited before the one the probe stopped at */
 };
@@ -227,18 +227,24 @@ intern__probe_find(const struct intern__slots *a, uint32_t bh, const struct inte
 	INTERN__PROBE_EACH(p, a, bh) {
 		const uintptr_t v = intern__slot_load(a, p.at);
 
-		if (!intern__slot_is_entry(v)) {
+		if (v == INTERN__SLOT_EMPTY) {
 			if (f.free_at == INTERN__NOWHERE)
 				f.free_at = p.at;
-			if (v == INTERN__SLOT_EMPTY) {
-				f.probes = p.steps;
-				break;
-			}
+			f.probes = p.steps;
+			break;
+		}
+		if (v == INTERN__SLOT_TOMB) {
+			if (f.free_at == INTERN__NOWHERE)
+				f.free_at = p.at;
 			continue;
 		}
-		if (k->ident ? intern__slot_str(v) != k->ident
-			     : intern__slot_tag(v) != k->tag ||
-				       !intern__same_bytes(intern__slot_str(v), k->data, k->len))
+		/* Laid out for the hit: on a lookup that finds its string the
+		 * first tag that matches is nearly always the string's. */
+		if (__builtin_expect(k->ident ? intern__slot_str(v) != k->ident
+					      : intern__slot_tag(v) != k->tag ||
+							!intern__same_bytes(intern__slot_str(v),
+									    k->data, k->len),
+				     0))
 			continue;
 		f.at = p.at;
 		f.v = v;
@@ -273,7 +279,7 @@ intern__table_lookup(const struct intern_interp *interp, uint32_t hash, const ch
 
 		/* A dying entry is absent (R1); no other entry can hold these
 		 * bytes in this array (R3). */
-		if (f.at != INTERN__NOWHERE && intern__take_ref(intern__slot_str(f.v)))
+		if (f.v != INTERN__SLOT_EMPTY && intern__take_ref(intern__slot_str(f.v)))
 			found = intern__slot_str(f.v);
 	}
 	intern__read_unlock();
