@@ -159,7 +159,8 @@ INTERN_EXPORT unsigned long intern_version_number(void);
  *                     NOT_INTERNED -> IMMORTAL    (intern_immortal)
  *                     MORTAL/IMMORTAL -> NOT_INTERNED only when the owning
  *                     interpreter is freed (intern_interp_free)
- *   static strings:   NOT_INTERNED -> IMMORTAL_STATIC (intern_static, once)
+ *   static strings:   IMMORTAL_STATIC from the start (INTERN_STATIC_DEFINE,
+ *                     the generator); never another state
  *
  * The built-in singletons (one-byte strings, the empty string, the small
  * integers of intern_int) are IMMORTAL_STATIC for their whole life.  Every immortal string is interned.
@@ -196,21 +197,20 @@ struct intern_str {
 
 /*
  * Define a statically allocated string `name` (a `struct intern_str *`
- * const pointer) with the bytes of the string literal `text`, in state
- * NOT_INTERNED.  intern_static() moves it to IMMORTAL_STATIC (once).
- * The object lives in writable data because its state changes once; after
- * that it is never written.  Usable at file scope only.
+ * const pointer) with the bytes of the string literal `text`.  The object
+ * is const, born IMMORTAL_STATIC as the generator's objects are, so the
+ * compiler may put it in read-only memory: the library never writes it.
+ * intern_static() files it in an interpreter.  Usable at file scope only.
  */
 #define INTERN_STATIC_DEFINE(name, text)                                      \
-	static struct {                                                       \
+	static const struct {                                                 \
 		struct intern_str head;                                       \
 		char data[sizeof(text)];                                      \
 	} name##__intern_obj = {                                              \
-		{ 1u, (uint32_t)(sizeof(text) - 1), 0u, INTERN_NOT_INTERNED, \
-		  INTERN_STR_F_STATIC, 0u },                                  \
+		INTERN_STATIC_HEAD_INIT(sizeof(text) - 1),                    \
 		text,                                                         \
 	};                                                                    \
-	static struct intern_str *const name = &name##__intern_obj.head
+	static struct intern_str *const name = (struct intern_str *)&name##__intern_obj.head
 
 /*
  * Create a string holding a copy of `len` bytes at `data` (any bytes,
@@ -402,16 +402,16 @@ INTERN_EXPORT int intern_immortal(struct intern_interp *interp,
 				  struct intern_str **p);
 
 /*
- * Intern a statically allocated string (INTERN_STATIC_DEFINE) as
- * IMMORTAL_STATIC (CPython's _PyUnicode_InternStatic).  The first call
- * moves it NOT_INTERNED -> IMMORTAL_STATIC; after that, interning its
- * bytes in `interp` by any route yields it.  Calling it again, or for
- * another interpreter, registers the same object there.
+ * Intern a statically allocated string (INTERN_STATIC_DEFINE), born
+ * IMMORTAL_STATIC (CPython's _PyUnicode_InternStatic): file it in
+ * `interp`, after which interning its bytes there by any route yields it.
+ * Calling it again, or for another interpreter, registers the same object
+ * there.  The object is only read, never written.
  * Steals *p and stores in *p a new reference to the static object (for a
  * one-byte or empty string or a small integer's text: the built-in
- * singleton; the object passed in stays NOT_INTERNED).
+ * singleton; the object passed in is then not filed anywhere).
  * Returns 0, or -EINVAL (NULL argument, or *p is a dynamically allocated
- * string), -EEXIST (`interp` already has another canonical object with
+ * string or a static object not in state IMMORTAL_STATIC), -EEXIST (`interp` already has another canonical object with
  * these bytes), -ENOMEM; on failure *p is unchanged.
  * Thread-safe; takes one shard's lock.  Not inside the caller's own
  * liburcu read-side critical section (it may drop a last reference, as
@@ -521,9 +521,8 @@ intern_auto(struct intern_interp *interp, const char *data, size_t len);
  * is any malformed use.
  *
  * Strings the application allocates statically by other means use
- * INTERN_STATIC_DEFINE and intern_static() above: they start NOT_INTERNED
- * in writable memory and move to IMMORTAL_STATIC once, on their first
- * intern_static().
+ * INTERN_STATIC_DEFINE and intern_static() above: const objects, born
+ * IMMORTAL_STATIC like these.
  */
 
 /* The layout version of struct intern_static_table and of the objects it

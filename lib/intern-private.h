@@ -141,11 +141,11 @@ static inline struct intern_str *intern__builtin(const char *data, size_t len)
 
 /* ---- interpreters (interp.c) -------------------------------------------- */
 
-struct intern__table;
+struct intern__slots;
 
 struct intern__shard {
 	pthread_mutex_t lock;          /* serializes writers of this shard */
-	struct intern__table *table;   /* RCU-published; NULL until first insert */
+	struct intern__slots *slots;   /* RCU-published; NULL until first insert */
 	uint32_t live;                 /* entries, dying ones included */
 	uint32_t used;                 /* live entries plus tombstones */
 	uint32_t reseeds;              /* flood-defence reseeds (table.c) */
@@ -155,6 +155,11 @@ struct intern__shard {
 	 * already write the lock's line.  inserts - removals == live. */
 	uint64_t inserts;              /* entries published (R3 replacements too) */
 	uint64_t removals;             /* entries unlinked, replaced or dropped */
+#endif
+#ifndef NDEBUG
+	/* The thread holding `lock` (table.c, shard_lock), for the
+	 * assertions of "shard lock held"; NULL when free. */
+	const void *holder;
 #endif
 } __attribute__((aligned(INTERN_CACHELINE)));
 
@@ -260,14 +265,15 @@ static inline void intern__count_lookup(const struct intern_interp *interp,
 
 /*
  * Find-or-insert under the shard lock.  `cand` is a string the caller holds:
- * NOT_INTERNED and unowned for `state` MORTAL/IMMORTAL, a static object for
- * IMMORTAL_STATIC.  Returns a new reference to the existing canonical string
- * (made immortal if `state` asks), or `cand` itself once published (the
- * caller's reference to it is then the returned one).  NULL with *err set:
- * -ENOMEM, or -EAGAIN when another interpreter claimed `cand` first.
+ * NOT_INTERNED and unowned for `state` MORTAL/IMMORTAL, a static object
+ * (born IMMORTAL_STATIC, only read) for IMMORTAL_STATIC.  0 and in *out a new reference to the existing canonical
+ * string (made immortal if `state` asks), or `cand` itself once published
+ * (the caller's reference to it is then the returned one).  Else -ENOSPC
+ * (a quota), -ENOMEM, or -EAGAIN when another interpreter claimed `cand`
+ * first; `cand` is then as it was.
  */
-struct intern_str *intern__table_intern(struct intern_interp *interp, uint32_t hash,
-					struct intern_str *cand, int state, int *err);
+int intern__table_intern(struct intern_interp *interp, uint32_t hash, struct intern_str *cand,
+			 int state, struct intern_str **out);
 
 /* MORTAL -> IMMORTAL for a string of `interp` the caller holds a reference to. */
 void intern__table_immortalize(struct intern_interp *interp, struct intern_str *s);
@@ -297,9 +303,9 @@ void intern__keep_forever(struct intern_str *s);
 
 /* ---- application statics (intern.c, statics.c) ------------------------- */
 
-/* File static `s` (NOT_INTERNED or IMMORTAL_STATIC, not a built-in's
- * bytes) in `interp`: 0, -EEXIST (another object holds its bytes) or
- * -ENOMEM.  An IMMORTAL_STATIC `s` is only read, never written. */
+/* File static `s` (IMMORTAL_STATIC, not a built-in's bytes) in `interp`:
+ * 0, -EEXIST (another object holds its bytes) or -ENOMEM.  `s` is only
+ * read, never written. */
 int intern__file_static(struct intern_interp *interp, struct intern_str *s);
 
 #endif

@@ -18,15 +18,15 @@
 
 /* The part of intern_content() after a lookup missed: find-or-insert under
  * the shard lock.  Out of line, to keep the hit path small. */
-static __attribute__((noinline)) int intern_slow(struct intern_interp *interp, const char *data,
-						 size_t len, uint32_t hash, struct intern_str *cand,
-						 int state, struct intern_str **out)
+static __attribute__((noinline)) int
+intern_slow(struct intern_interp *interp, const char *data, size_t len, uint32_t hash,
+	    struct intern_str *cand, int state, struct intern_str **out)
 {
 	struct intern_str *fresh = NULL;
 
 	for (;;) {
-		struct intern_str *use = cand, *r;
-		int err = 0;
+		struct intern_str *use = cand;
+		int rc;
 
 		if (!use) {
 			if (!fresh)
@@ -35,31 +35,30 @@ static __attribute__((noinline)) int intern_slow(struct intern_interp *interp, c
 				return -ENOMEM;
 			use = fresh;
 		}
-		r = intern__table_intern(interp, hash, use, state, &err);
-		if (r) {
-			if (fresh && r != fresh)
+		rc = intern__table_intern(interp, hash, use, state, out);
+		if (rc == 0) {
+			if (fresh && *out != fresh)
 				intern__str_destroy(fresh); /* never published */
-			*out = r;
 			return 0;
 		}
-		if (err == -EAGAIN && cand) {
+		if (rc == -EAGAIN && cand) {
 			/* Another interpreter owns `cand` now: intern a copy. */
 			cand = NULL;
 			continue;
 		}
 		if (fresh)
 			intern__str_destroy(fresh);
-		return err;
+		return rc;
 	}
 }
 
 /*
  * The canonical string for these bytes in `interp`, interned in `state` if
- * absent, in *out: 0, or a negative errno and *out untouched.  `cand`, if
- * not NULL, is a string the caller holds that may become canonical
- * (NOT_INTERNED and dynamic, or static for IMMORTAL_STATIC); the caller's
- * reference to it is not consumed.  *out is a new reference (when it is
- * `cand`, the caller's reference to `cand` is that reference).
+ * absent.  `cand`, if not NULL, is a string the caller holds that may become
+ * canonical (NOT_INTERNED and dynamic, or static for IMMORTAL_STATIC); the
+ * caller's reference to it is not consumed.  0 and in *out a new reference
+ * (when it is `cand`, the caller's reference to `cand` is that reference),
+ * or a negative errno.
  */
 static inline __attribute__((always_inline)) int
 intern_content(struct intern_interp *interp, const char *data, size_t len, uint32_t hash,
@@ -83,18 +82,7 @@ intern_content(struct intern_interp *interp, const char *data, size_t len, uint3
 			return 0;
 		}
 	}
-	{
-		/* Its own out-parameter: `out`'s variable, which the caller's hit
-		 * path writes, then never has its address taken by a call that
-		 * is not inlined, and stays in a register. */
-		struct intern_str *made;
-		int rc = intern_slow(interp, data, len, hash, cand, state, &made);
-
-		if (rc < 0)
-			return rc;
-		*out = made;
-		return 0;
-	}
+	return intern_slow(interp, data, len, hash, cand, state, out);
 }
 
 /*
@@ -133,7 +121,7 @@ static int intern_ref(struct intern_interp *interp, struct intern_str **p, int s
 	}
 	st = intern__state(s);
 	if (intern__is_static(s)) {
-		/* Statics enter the state machine through intern_static only. */
+		/* Statics are born IMMORTAL_STATIC: file it (as intern_static). */
 		if (st != INTERN_IMMORTAL_STATIC)
 			return -EINVAL;
 		/* *p becomes s or this interpreter's own canonical string. */
@@ -177,20 +165,21 @@ INTERN_API int intern_static(struct intern_interp *interp, struct intern_str **p
 	if (!intern__interp_ok(interp) || !p || !*p || !held_str(*p))
 		return -EINVAL;
 	s = *p;
-	if (!intern__is_static(s))
-		return -EINVAL; /* CPython: InternStatic on a dynamic string */
+	/* CPython: InternStatic on a dynamic string.  A static object is
+	 * born IMMORTAL_STATIC and never changes state. */
+	if (!intern__is_static(s) || intern__state(s) != INTERN_IMMORTAL_STATIC)
+		return -EINVAL;
 	r = intern__builtin(intern__data(s), s->ob_len);
 	if (r) {
-		*p = r; /* `s` stays NOT_INTERNED, unused */
+		*p = r; /* `s` is not filed, unused */
 		return 0;
 	}
 	return intern__file_static(interp, s);
 }
 
 /* intern_static()'s filing step, shared with intern_interp_add_statics()
- * (statics.c): `s` is static, NOT_INTERNED or IMMORTAL_STATIC, without the
- * bytes of a built-in singleton.  An IMMORTAL_STATIC `s` is only read
- * (claim() in table.c). */
+ * (statics.c): `s` is static and IMMORTAL_STATIC, without the bytes of a
+ * built-in singleton.  `s` is only read (claim() in table.c). */
 int intern__file_static(struct intern_interp *interp, struct intern_str *s)
 {
 	struct intern_str *r;
@@ -211,7 +200,7 @@ INTERN_API struct intern_str *intern_bytes(struct intern_interp *interp, const c
 					   size_t len)
 {
 	int rc = intern__interp_ok(interp) ? intern__check_bytes(data, len) : -EINVAL;
-	struct intern_str *r;
+	struct intern_str *r, *out;
 
 	if (__builtin_expect(rc < 0, 0)) {
 		errno = -rc;
@@ -220,12 +209,12 @@ INTERN_API struct intern_str *intern_bytes(struct intern_interp *interp, const c
 	r = intern__builtin(data, len);
 	if (r)
 		return r;
-	rc = intern_content(interp, data, len, intern__hash(data, len), NULL, INTERN_MORTAL, &r);
-	if (__builtin_expect(rc < 0, 0)) {
+	rc = intern_content(interp, data, len, intern__hash(data, len), NULL, INTERN_MORTAL, &out);
+	if (rc < 0) {
 		errno = -rc;
 		return NULL;
 	}
-	return r;
+	return out;
 }
 
 INTERN_API struct intern_str *intern_lookup(struct intern_interp *interp, const char *data,

@@ -12,8 +12,8 @@
  * consult first; docs/micro-benchmarks.md measures it), and a lookup that hits a
  * static object writes nothing.
  *
- * Nothing here writes to an object: the state is already 3, and table.c's
- * claim() does not touch a string in state 3 (a failed CAS would still be a
+ * Nothing here writes to an object: it is born in state 3, and table.c's
+ * claim() does not touch a static string (a failed CAS would still be a
  * write, and fault on read-only memory).
  */
 #include <errno.h>

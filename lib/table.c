@@ -12,14 +12,16 @@
  * against a flood, from the hash under the array's own key: table.h).  A shard is an open-addressing array of 8-byte slots
  * with linear probing.  A slot is EMPTY (0), a TOMBSTONE (1), or a pointer
  * to a string with a 16-bit tag in its top 16 bits (x86-64 and AArch64 user
- * addresses fit in 48 bits; intern__table_intern checks).  The tag is a mix
+ * addresses fit in 48 bits; intern__table_intern checks).  Every operation
+ * walks an array with the one probe of table.h.  The tag is a mix
  * of the hash, so a probe compares tags in the slot array and touches a
  * string only when its tag matches: the cache-miss case (docs/references.md, "slot
  * layout decides") costs one miss for the array and one for the string.
  *
  * Readers (lookups) take no lock: they run inside an RCU read-side section,
  * load the shard's array pointer with acquire, then load slots with acquire.
- * Writers (insert, remove, rebuild) hold the shard's mutex.  Writers store a
+ * Writers (insert, remove, rebuild) hold the shard's mutex (asserted where
+ * a function requires it: "The shard lock" below).  Writers store a
  * slot with release after the string is fully initialized, and publish a
  * rebuilt array with release; the array they replace is freed with
  * call_rcu, after every reader that could hold it has left.  There is no
@@ -57,6 +59,7 @@
  *      and the free.  (D) unlink or replacement before call_rcu / the batch
  *      hand-off.
  */
+#include <assert.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -79,6 +82,40 @@
 #else
 #define SHARD_COUNT(sh, field, n) ((void)0)
 #endif
+
+/* ------------------------------------------------------------------------
+ * The shard lock
+ *
+ * "Shard lock held" is a precondition of most of this file.  A build with
+ * assertions records the holder (the address of a thread-local object names
+ * the thread) after locking and clears it before unlocking, and asserts the
+ * precondition where it is stated, as liburcu does with its mutex asserts.
+ * ---------------------------------------------------------------------- */
+
+#ifndef NDEBUG
+static __thread char this_thread;
+#endif
+
+static void shard_lock(struct intern__shard *sh)
+{
+	pthread_mutex_lock(&sh->lock);
+#ifndef NDEBUG
+	sh->holder = &this_thread;
+#endif
+}
+
+static void shard_unlock(struct intern__shard *sh)
+{
+#ifndef NDEBUG
+	assert(sh->holder == &this_thread);
+	sh->holder = NULL;
+#endif
+	pthread_mutex_unlock(&sh->lock);
+}
+
+/* Only the holder compares equal, so reading `holder` without the lock is
+ * a race only in a caller that breaks the precondition. */
+#define assert_shard_held(sh) assert((sh)->holder == &this_thread)
 
 /* ------------------------------------------------------------------------
  * Quotas (docs/design.md, "Quotas")
@@ -149,40 +186,54 @@ static inline bool is_dying(const struct intern_str *s)
 	       __atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED) == 0;
 }
 
+/* MORTAL -> IMMORTAL for `s`, whose count the caller keeps >= 1 with a
+ * reference (rule d); a no-op in any other state, so that two threads
+ * that both saw MORTAL refund its room once.  Shard lock held: the lock
+ * orders the change with the quotas, stats and teardown walks. */
+static void immortalize(struct intern_interp *interp, struct intern__shard *sh,
+			struct intern_str *s)
+{
+	assert_shard_held(sh);
+	if (intern__state(s) != INTERN_MORTAL)
+		return;
+	quota_refund(interp, s->ob_len);
+	__atomic_store_n(&s->ob_state, INTERN_IMMORTAL, __ATOMIC_RELEASE);
+}
+
 /* ------------------------------------------------------------------------
  * Arrays
  * ---------------------------------------------------------------------- */
 
-static struct intern__table *table_new(uint32_t nslots)
+static struct intern__slots *slots_new(uint32_t nslots)
 {
-	struct intern__table *t =
-		intern__calloc(1, sizeof(*t) + (size_t)nslots * sizeof(uintptr_t));
+	struct intern__slots *a =
+		intern__calloc(1, sizeof(*a) + (size_t)nslots * sizeof(uintptr_t));
 
-	if (t)
-		t->mask = nslots - 1;
-	return t;
+	if (a)
+		a->mask = nslots - 1;
+	return a;
 }
 
-static void table_free_cb(struct rcu_head *head)
+static void slots_free_cb(struct rcu_head *head)
 {
-	struct intern__table *t = caa_container_of(head, struct intern__table, rcu);
+	struct intern__slots *a = caa_container_of(head, struct intern__slots, rcu);
 
 	/* After the grace period (every reader's section ended: the edge
 	 * TSan cannot see), and after the writes of the writer that retired
 	 * the array (retire's release: call_rcu's queue is invisible to
 	 * TSan too). */
 	INTERN_TSAN_ACQUIRE(&intern__tsan_grace);
-	INTERN_TSAN_ACQUIRE(t);
-	intern__free(t);
+	INTERN_TSAN_ACQUIRE(a);
+	intern__free(a);
 }
 
 /* Free an array nobody can load any more (unpublished, shard lock held)
  * after a grace period.  The writes to it happened on this thread, the
  * free happens on liburcu's call_rcu thread: tell TSan they are ordered. */
-static void retire(struct intern__table *t)
+static void retire(struct intern__slots *a)
 {
-	INTERN_TSAN_RELEASE(t);
-	intern__call_rcu(&t->rcu, table_free_cb);
+	INTERN_TSAN_RELEASE(a);
+	intern__call_rcu(&a->rcu, slots_free_cb);
 }
 
 /* Slots for `live` entries: the power of two that keeps load at most 1/2. */
@@ -195,21 +246,47 @@ static uint32_t slots_for(uint32_t live)
 	return n;
 }
 
-/* Place an entry known to be absent into a private (unpublished) array. */
-static void place_private(struct intern__table *t, uint32_t hash, uintptr_t v)
+/* Would one more used slot pass 3/4 of shard `sh`'s array `a`? */
+static bool too_full(const struct intern__shard *sh, const struct intern__slots *a)
 {
-	uint32_t i = hash & t->mask;
+	return ((uint64_t)sh->used + 1) * 4 > ((uint64_t)a->mask + 1) * 3;
+}
 
-	while (t->slots[i] != SLOT_EMPTY)
-		i = (i + 1) & t->mask;
-	t->slots[i] = v;
+/* Place `s`, known to be absent, into a private (unpublished) array under
+ * the array's key.  A private array has no tombstones, so the probe's first
+ * free slot is the end of the run. */
+static void place_private(struct intern__slots *a, struct intern_str *s)
+{
+	const uint32_t bh = intern__entry_bucket_hash(a, s);
+	const struct intern__key k = { .ident = s };
+
+	a->slot[intern__probe_find(a, bh, &k).free_at] = intern__slot_make(s, intern__tag_of(bh));
+}
+
+/* The key of a rebuilt array: a fresh one for a reseed, one hash level up
+ * (the process hash, the fast hash under the fresh key, SipHash under it:
+ * "Flood defence"), else the old array's (entries keep their bucket hashes
+ * and their tags). */
+static void inherit_key(struct intern__slots *a, const struct intern__slots *old, bool reseed)
+{
+	if (reseed) {
+		a->keyed = old && old->keyed >= INTERN__HASH_FAST ? INTERN__HASH_SIP
+								  : INTERN__HASH_FAST;
+		intern__random_key(a->key);
+	} else if (old) {
+		a->keyed = old->keyed;
+		a->key[0] = old->key[0];
+		a->key[1] = old->key[1];
+	}
 }
 
 /*
  * Replace the shard's array by a fresh one sized for its live entries plus
- * `extra`, dropping tombstones and dying entries (rule R3).  Shard lock held.
- * The new array is filled privately and then published with release (B), so
- * a reader sees either the old array or the complete new one.
+ * `extra`, dropping tombstones and dying entries (rule R3), under a fresh
+ * key if `reseed` (and then counting the reseed).  Shard lock held.  The new
+ * array is filled privately and then published with release (B), so a
+ * reader sees either the old array or the complete new one.  0, or -ENOMEM
+ * with the shard as it was.
  *
  * Whether an entry is dying is decided once per entry, while copying: a
  * count can reach 0 at any moment without the lock, so a separate counting
@@ -220,45 +297,34 @@ static void place_private(struct intern__table *t, uint32_t hash, uintptr_t v)
 static int rebuild(struct intern_interp *interp, struct intern__shard *sh, uint32_t extra,
 		   bool reseed)
 {
-	struct intern__table *old = sh->table, *t;
+	struct intern__slots *old = sh->slots, *a;
 	uint32_t keep = 0;
 
-	t = table_new(slots_for(sh->live + extra));
-	if (!t)
+	assert_shard_held(sh);
+	a = slots_new(slots_for(sh->live + extra));
+	if (!a)
 		return -ENOMEM;
-	/* The array's key: a fresh one for a reseed, one hash level up
-	 * (the process hash, the fast hash under the fresh key, SipHash under
-	 * it: "Flood defence"), else the old array's (entries keep their
-	 * bucket hashes and their tags). */
-	if (reseed) {
-		t->keyed = old && old->keyed >= INTERN__HASH_FAST ? INTERN__HASH_SIP
-								  : INTERN__HASH_FAST;
-		intern__random_key(t->key);
-	} else if (old) {
-		t->keyed = old->keyed;
-		t->key[0] = old->key[0];
-		t->key[1] = old->key[1];
-	}
+	inherit_key(a, old, reseed);
 	for (uint32_t i = 0; old && i <= old->mask; i++) {
-		uintptr_t v = old->slots[i];
-		struct intern_str *s;
-		uint32_t bh;
+		uintptr_t v = old->slot[i];
 
-		if (!slot_is_entry(v))
+		if (!intern__slot_is_entry(v))
 			continue;
-		s = slot_str(v);
-		if (is_dying(s)) {
-			quota_refund(interp, s->ob_len); /* dropped */
+		if (is_dying(intern__slot_str(v))) {
+			quota_refund(interp, intern__slot_str(v)->ob_len); /* dropped */
 			continue;
 		}
-		bh = entry_bucket_hash(t, s);
-		place_private(t, bh, reseed ? slot_make(s, tag_of(bh)) : v);
+		place_private(a, intern__slot_str(v));
 		keep++;
 	}
 	SHARD_COUNT(sh, removals, sh->live - keep); /* the dying ones dropped */
 	sh->live = keep;
 	sh->used = keep;
-	__atomic_store_n(&sh->table, t, __ATOMIC_RELEASE);
+	if (reseed) {
+		sh->reseeds++;
+		sh->reseed_live = keep;
+	}
+	__atomic_store_n(&sh->slots, a, __ATOMIC_RELEASE);
 	if (old)
 		retire(old);
 	return 0;
@@ -315,30 +381,35 @@ static int rebuild(struct intern_interp *interp, struct intern__shard *sh, uint3
 /* Benchmarks and tests of the undefended table set this (white box). */
 int intern__reseed_disabled;
 
-/* Is the run of `probes` slots from bh's home bucket in array `t` a flood?
+/* Is the run of `probes` slots from bh's home bucket in array `a` a flood?
  * Shard lock held. */
-static bool flooded(const struct intern__shard *sh, const struct intern__table *t,
+static bool flooded(const struct intern__shard *sh, const struct intern__slots *a,
 		    uint32_t bh, uint32_t probes)
 {
-	const uint32_t home = bh & t->mask;
+	const uint32_t home = bh & a->mask;
 	uint32_t same = 0;
 
+	assert_shard_held(sh);
 #if INTERN_TEST_HASH != 0
-	(void)sh, (void)t, (void)bh, (void)probes, (void)home, (void)same;
+	(void)sh, (void)a, (void)bh, (void)probes, (void)home, (void)same;
 	return false;
 #else
 	if (__atomic_load_n(&intern__reseed_disabled, __ATOMIC_RELAXED))
 		return false;
 	/* Once per doubling of the shard, except the one step up to SipHash. */
-	if (sh->reseeds && t->keyed != INTERN__HASH_FAST &&
+	if (sh->reseeds && a->keyed != INTERN__HASH_FAST &&
 	    sh->live < 2 * (uint64_t)sh->reseed_live)
 		return false;
 	if (probes > RESEED_LONG)
 		return true;
-	for (uint32_t i = home, n = 0; n < probes && n < RESEED_SCAN; i = (i + 1) & t->mask, n++) {
-		uintptr_t v = t->slots[i];
+	INTERN__PROBE_EACH(p, a, bh) {
+		uintptr_t v;
 
-		if (slot_is_entry(v) && (entry_bucket_hash(t, slot_str(v)) & t->mask) == home &&
+		if (p.steps >= probes || p.steps >= RESEED_SCAN)
+			break;
+		v = intern__slot_load(a, p.at);
+		if (intern__slot_is_entry(v) &&
+		    (intern__entry_bucket_hash(a, intern__slot_str(v)) & a->mask) == home &&
 		    ++same >= RESEED_SAME)
 			return true;
 	}
@@ -353,15 +424,10 @@ static int force_rebuild(struct intern_interp *interp, unsigned k, bool reseed)
 	struct intern__shard *sh = &interp->shards[k % interp->nshards];
 	int rc = 0;
 
-	pthread_mutex_lock(&sh->lock);
-	if (sh->table) {
+	shard_lock(sh);
+	if (sh->slots)
 		rc = rebuild(interp, sh, 0, reseed);
-		if (rc == 0 && reseed) {
-			sh->reseeds++;
-			sh->reseed_live = sh->live;
-		}
-	}
-	pthread_mutex_unlock(&sh->lock);
+	shard_unlock(sh);
 	return rc;
 }
 
@@ -381,267 +447,258 @@ int intern__table_rebuild(struct intern_interp *interp, unsigned k)
 
 /* ------------------------------------------------------------------------
  * Insert (shard lock)
+ *
+ * Three steps: find the position (the probe for the candidate's bytes in
+ * the shard's array), make room (rebuild the array when it is missing, too
+ * full or flooded, before anything else changes, so that running out of
+ * memory leaves the candidate as it was), and commit (claim the candidate,
+ * publish it, count it).
  * ---------------------------------------------------------------------- */
 
-/* Claim `cand` for this interpreter and set the state it is published in. */
+/* Where an insert stands: the shard's array and what the probe for the
+ * candidate's bytes found in it. */
+struct place {
+	struct intern__slots *a; /* NULL: the shard has no array yet */
+	uint32_t bh;             /* the candidate's bucket hash in `a` */
+	uint16_t tag;
+	struct intern__found f;
+};
+
+/* Probe shard `sh`'s current array for the bytes of `cand`, whose process
+ * hash is `hash`.  Shard lock held. */
+static struct place find_place(struct intern__shard *sh, uint32_t hash,
+			       const struct intern_str *cand)
+{
+	struct place p = { .a = sh->slots, .bh = hash };
+	struct intern__key k = { NULL, intern__data(cand), cand->ob_len, 0 };
+
+	assert_shard_held(sh);
+	p.f = (struct intern__found){ INTERN__NOWHERE, 0, INTERN__NOWHERE, 0 };
+	if (!p.a)
+		return p;
+	/* The bucket and the tag under this array's key (table.h). */
+	p.bh = intern__bucket_hash(p.a, hash, k.data, k.len);
+	p.tag = k.tag = intern__tag_of(p.bh);
+	p.f = intern__probe_find(p.a, p.bh, &k);
+	return p;
+}
+
+/* The probe found `s` with the bytes of `cand`: take a reference to it for
+ * the caller and make it immortal if `state` asks (true), or leave it to
+ * its killer, it is dying (false: rule R3).  Shard lock held. */
+static bool take_existing(struct intern_interp *interp, struct intern__shard *sh,
+			  struct intern_str *s, const struct intern_str *cand, int state)
+{
+	if (intern__is_static(s) || intern__state(s) >= INTERN_IMMORTAL)
+		return true;
+	/* s == cand: another thread interning the same object published it
+	 * first.  The caller's reference to `cand` is the reference it gets
+	 * back: take none (a second one would never be dropped, and the
+	 * string would never die); the caller's keeps the count >= 1.  Else
+	 * the counted reference we take keeps it >= 1 (rule d). */
+	if (s != cand && !intern__ref_get_unless_zero(s))
+		return false;
+	if (state == INTERN_IMMORTAL)
+		immortalize(interp, sh, s);
+	return true;
+}
+
+/* Claim dynamic `cand` for this interpreter.  A static one needs no claim:
+ * it is born IMMORTAL_STATIC, possibly in read-only memory, and nothing
+ * here writes it (a CAS is a write even when it fails: x86's LOCK CMPXCHG
+ * writes the old value back, so it would fault there). */
 static int claim(struct intern_interp *interp, struct intern_str *cand, int state)
 {
-	if (state == INTERN_IMMORTAL_STATIC) {
-		uint8_t expect = INTERN_NOT_INTERNED;
+	uint16_t none = 0;
 
-		/* A static already in state 3 is not touched at all: generated
-		 * objects (intern_interp_add_statics) are born 3 in read-only
-		 * memory, and a CAS is a write even when it fails (x86's LOCK
-		 * CMPXCHG writes the old value back), so it would fault there.
-		 * State 3 is final, so the plain load cannot be stale. */
-		if (intern__state(cand) == INTERN_IMMORTAL_STATIC)
-			return 0;
-		/* Statics go 0 -> 3 once, whichever interpreter is first. */
-		if (!__atomic_compare_exchange_n(&cand->ob_state, &expect,
-						 INTERN_IMMORTAL_STATIC, false,
-						 __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
-		    expect != INTERN_IMMORTAL_STATIC)
-			return -EINVAL;
+	if (state == INTERN_IMMORTAL_STATIC)
 		return 0;
-	}
-	{
-		uint16_t none = 0;
-
-		/* Another interpreter may be interning the same object right
-		 * now: exactly one of us owns it, the other makes a copy. */
-		if (!__atomic_compare_exchange_n(&cand->ob_owner, &none, interp->id, false,
-						 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-			return -EAGAIN;
-	}
+	/* Another interpreter may be interning the same object right now:
+	 * exactly one of us owns it, the other makes a copy. */
+	if (!__atomic_compare_exchange_n(&cand->ob_owner, &none, interp->id, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return -EAGAIN;
 	return 0;
 }
 
 /* Store a claimed candidate into slot `i`: rule (A). */
-static void publish(struct intern__table *t, uint32_t i, struct intern_str *cand,
+static void publish(struct intern__slots *a, uint32_t i, struct intern_str *cand,
 		    uint16_t tag, int state)
 {
 #ifdef INTERN_BUSTED_NO_PUBLISH_ORDER
 	/* Broken on purpose: the entry is visible before its state is set,
 	 * and with relaxed ordering. The yield widens the window. */
-	__atomic_store_n(&t->slots[i], slot_make(cand, tag), __ATOMIC_RELAXED);
+	__atomic_store_n(&a->slot[i], intern__slot_make(cand, tag), __ATOMIC_RELAXED);
 	sched_yield();
 	if (state != INTERN_IMMORTAL_STATIC)
 		__atomic_store_n(&cand->ob_state, (uint8_t)state, __ATOMIC_RELAXED);
 #else
 	if (state != INTERN_IMMORTAL_STATIC)
 		__atomic_store_n(&cand->ob_state, (uint8_t)state, __ATOMIC_RELAXED);
-	__atomic_store_n(&t->slots[i], slot_make(cand, tag), __ATOMIC_RELEASE);
+	__atomic_store_n(&a->slot[i], intern__slot_make(cand, tag), __ATOMIC_RELEASE);
 #endif
 }
 
-struct intern_str *intern__table_intern(struct intern_interp *interp, uint32_t hash,
-					struct intern_str *cand, int state, int *err)
+/* R3: `cand` takes the slot of the dying entry with its bytes, whose
+ * killer will then find no slot for it.  The dying entry's quota room
+ * passes to a MORTAL newcomer, else it is given back. */
+static int replace_dying(struct intern_interp *interp, struct intern__shard *sh,
+			 const struct place *p, struct intern_str *cand, int state)
 {
-	struct intern__shard *sh = intern__shard_of(interp, hash);
-	const char *data = intern__data(cand);
-	const size_t len = cand->ob_len;
-	struct intern__table *t;
-	uint32_t free_at = UINT32_MAX, dying_at = UINT32_MAX, probes = 0, bh = hash;
-	uint16_t tag = 0;
-	struct intern_str *result = NULL;
-	bool charged = false, reseed;
-	int rc;
+	int rc = claim(interp, cand, state);
 
-	if ((uintptr_t)cand & ~SLOT_PTR_MASK)
-		intern__die("table: string address %p does not fit a slot", (void *)cand);
+	if (rc < 0)
+		return rc;
+	if (state != INTERN_MORTAL)
+		quota_refund(interp, cand->ob_len);
+	publish(p->a, p->f.at, cand, p->tag, state);
+	SHARD_COUNT(sh, inserts, 1);
+	SHARD_COUNT(sh, removals, 1);
+	return 0;
+}
 
-	pthread_mutex_lock(&sh->lock);
-	t = sh->table;
-	if (t) {
-		/* The bucket and the tag under this array's key (table.h). */
-		bh = bucket_hash(t, hash, data, len);
-		tag = tag_of(bh);
-		for (uint32_t i = bh & t->mask, n = 0; n <= t->mask;
-		     i = (i + 1) & t->mask, n++, probes = n) {
-			uintptr_t v = t->slots[i];
-			struct intern_str *s;
+/* Make sure p->f.free_at is a slot the candidate may take without passing
+ * 3/4 of the array: rebuild the array when it is missing, too full, or
+ * flooded (then under a fresh key of its own, online: "Flood defence"), and
+ * probe again.  0 or -ENOMEM, the candidate untouched either way. */
+static int make_room(struct intern_interp *interp, struct intern__shard *sh, uint32_t hash,
+		     const struct intern_str *cand, struct place *p)
+{
+	const bool room = p->a && p->f.free_at != INTERN__NOWHERE && !too_full(sh, p->a);
+	const bool reseed = p->a && p->f.probes > RESEED_PROBES &&
+			    flooded(sh, p->a, p->bh, p->f.probes);
 
-			if (v == SLOT_EMPTY) {
-				if (free_at == UINT32_MAX)
-					free_at = i;
-				break;
-			}
-			if (v == SLOT_TOMB) {
-				if (free_at == UINT32_MAX)
-					free_at = i;
-				continue;
-			}
-			if (slot_tag(v) != tag)
-				continue;
-			s = slot_str(v);
-			if (!same_bytes(s, data, len))
-				continue;
-			if (intern__is_static(s) || intern__state(s) >= INTERN_IMMORTAL) {
-				result = s;
-			} else if (s == cand) {
-				/* Another thread interning the same object published
-				 * it first.  The caller's reference to `cand` is the
-				 * reference it gets back: take none (a second one
-				 * would never be dropped, and the string would never
-				 * die).  The caller's reference keeps the count >= 1. */
-				if (state == INTERN_IMMORTAL) {
-					quota_refund(interp, s->ob_len);
-					__atomic_store_n(&s->ob_state, INTERN_IMMORTAL,
-							 __ATOMIC_RELEASE);
-				}
-				result = s;
-			} else if (ref_get_unless_zero(s)) {
-				/* We hold a counted reference, so the count is
-				 * >= 1 while we change the state (rule d). */
-				if (state == INTERN_IMMORTAL) {
-					/* MORTAL -> IMMORTAL: its room is free. */
-					quota_refund(interp, s->ob_len);
-					__atomic_store_n(&s->ob_state, INTERN_IMMORTAL,
-							 __ATOMIC_RELEASE);
-				}
-				result = s;
-			} else {
-				dying_at = i; /* rule R3 */
-			}
-			break;
-		}
-	}
-	if (result)
-		goto out;
+	if (room && !reseed)
+		return 0;
+	if (rebuild(interp, sh, 1, reseed) < 0)
+		return room ? 0 : -ENOMEM; /* a reseed alone is not needed to insert */
+	*p = find_place(sh, hash, cand);
+	return 0;
+}
 
-	/* A new MORTAL entry needs room in the quotas (an R3 replacement
-	 * takes over the dying entry's, which has the same bytes); reserved
-	 * before anything changes, so a refusal leaves `cand` as it was. */
-	if (dying_at == UINT32_MAX && state == INTERN_MORTAL) {
-		rc = quota_charge(interp, len);
-		if (rc < 0) {
-			*err = rc;
-			goto out;
-		}
-		charged = true;
-	}
-	/* Flood defence: a long probe that shows a collision attack makes
-	 * this shard rehash under a fresh key of its own, online. */
-	reseed = dying_at == UINT32_MAX && t && probes > RESEED_PROBES &&
-		 flooded(sh, t, bh, probes);
-	if (dying_at == UINT32_MAX &&
-	    (reseed || !t || free_at == UINT32_MAX ||
-	     ((uint64_t)sh->used + 1) * 4 > ((uint64_t)t->mask + 1) * 3)) {
-		/* Make room before claiming, so that running out of memory
-		 * leaves `cand` exactly as it was (a static's 0 -> 3 cannot
-		 * be undone once another interpreter may have seen it). */
-		if (rebuild(interp, sh, 1, reseed) < 0) {
-			/* A reseed alone is not needed to insert. */
-			if (!reseed || free_at == UINT32_MAX ||
-			    ((uint64_t)sh->used + 1) * 4 > ((uint64_t)t->mask + 1) * 3) {
-				*err = -ENOMEM;
-				goto uncharge;
-			}
-		} else {
-			if (reseed) {
-				sh->reseeds++;
-				sh->reseed_live = sh->live;
-			}
-			t = sh->table;
-			bh = bucket_hash(t, hash, data, len);
-			tag = tag_of(bh);
-			free_at = bh & t->mask;
-			while (t->slots[free_at] != SLOT_EMPTY)
-				free_at = (free_at + 1) & t->mask;
-		}
-	}
-	rc = claim(interp, cand, state);
-	if (rc < 0) {
-		*err = rc;
-		goto uncharge;
-	}
-	if (dying_at != UINT32_MAX) {
-		/* R3: the dying entry's killer will find no slot for it.  Its
-		 * room passes to a MORTAL newcomer, else it is given back. */
-		if (state != INTERN_MORTAL)
-			quota_refund(interp, len);
-		publish(t, dying_at, cand, tag, state);
-		SHARD_COUNT(sh, inserts, 1);
-		SHARD_COUNT(sh, removals, 1);
-		result = cand;
-		goto out;
-	}
-	if (t->slots[free_at] == SLOT_EMPTY)
+/* Claim `cand`, publish it in the free slot make_room() left, and count it. */
+static int insert_new(struct intern_interp *interp, struct intern__shard *sh,
+		      const struct place *p, struct intern_str *cand, int state)
+{
+	int rc = claim(interp, cand, state);
+
+	if (rc < 0)
+		return rc;
+	if (p->a->slot[p->f.free_at] == INTERN__SLOT_EMPTY)
 		sh->used++;
 	sh->live++;
 	SHARD_COUNT(sh, inserts, 1);
-	publish(t, free_at, cand, tag, state);
-	result = cand;
-	goto out;
-uncharge:
-	if (charged)
-		quota_refund(interp, len);
-out:
-	pthread_mutex_unlock(&sh->lock);
-	return result;
+	publish(p->a, p->f.free_at, cand, p->tag, state);
+	return 0;
+}
+
+/* intern__table_intern() with shard `sh` locked. */
+static int intern_locked(struct intern_interp *interp, struct intern__shard *sh, uint32_t hash,
+			 struct intern_str *cand, int state, struct intern_str **out)
+{
+	struct place p = find_place(sh, hash, cand);
+	int rc;
+
+	if (p.f.at != INTERN__NOWHERE) {
+		struct intern_str *s = intern__slot_str(p.f.v);
+
+		if (!take_existing(interp, sh, s, cand, state)) {
+			rc = replace_dying(interp, sh, &p, cand, state);
+			s = cand;
+		} else {
+			rc = 0;
+		}
+		if (rc == 0)
+			*out = s;
+		return rc;
+	}
+	/* A new MORTAL entry needs room in the quotas (an R3 replacement
+	 * takes over the dying entry's, which has the same bytes); reserved
+	 * before anything changes, so a refusal leaves `cand` as it was. */
+	if (state == INTERN_MORTAL) {
+		rc = quota_charge(interp, cand->ob_len);
+		if (rc < 0)
+			return rc;
+	}
+	rc = make_room(interp, sh, hash, cand, &p);
+	if (rc == 0)
+		rc = insert_new(interp, sh, &p, cand, state);
+	if (rc < 0 && state == INTERN_MORTAL)
+		quota_refund(interp, cand->ob_len);
+	if (rc == 0)
+		*out = cand;
+	return rc;
+}
+
+int intern__table_intern(struct intern_interp *interp, uint32_t hash, struct intern_str *cand,
+			 int state, struct intern_str **out)
+{
+	struct intern__shard *sh = intern__shard_of(interp, hash);
+	int rc;
+
+	if ((uintptr_t)cand & ~INTERN__SLOT_PTR_MASK)
+		intern__die("table: string address %p does not fit a slot", (void *)cand);
+	shard_lock(sh);
+	rc = intern_locked(interp, sh, hash, cand, state, out);
+	shard_unlock(sh);
+	return rc;
 }
 
 void intern__table_immortalize(struct intern_interp *interp, struct intern_str *s)
 {
 	struct intern__shard *sh = intern__shard_of(interp, s->ob_hash);
 
-	/* The caller's counted reference keeps the count >= 1 (rule d); the
-	 * lock orders the change with stats and teardown walks. */
-	pthread_mutex_lock(&sh->lock);
-	/* Two threads may both have seen MORTAL: refund once. */
-	if (intern__state(s) == INTERN_MORTAL) {
-		quota_refund(interp, s->ob_len);
-		__atomic_store_n(&s->ob_state, INTERN_IMMORTAL, __ATOMIC_RELEASE);
-	}
-	pthread_mutex_unlock(&sh->lock);
+	shard_lock(sh);
+	immortalize(interp, sh, s);
+	shard_unlock(sh);
 }
 
 /* ------------------------------------------------------------------------
  * Removal (the killer's side, rule R2)
  * ---------------------------------------------------------------------- */
 
+/* The probe key that finds the entry the killer of `s` unlinks. */
+static struct intern__key removal_key(const struct intern_str *s)
+{
+#ifdef INTERN_BUSTED_WRONG_REMOVE
+	/* Broken on purpose: unlinks whatever entry has these bytes,
+	 * possibly a newer canonical string (R2 says by identity). */
+	return (struct intern__key){ NULL, intern__data(s), s->ob_len, 0 };
+#else
+	return (struct intern__key){ .ident = s };
+#endif
+}
+
 void intern__table_remove(struct intern_interp *interp, struct intern_str *s)
 {
 	struct intern__shard *sh = intern__shard_of(interp, s->ob_hash);
-	struct intern__table *t;
+	struct intern__slots *a;
 
-	pthread_mutex_lock(&sh->lock);
-	t = sh->table;
-	if (t && intern__state(s) == INTERN_MORTAL) {
+	shard_lock(sh);
+	a = sh->slots;
+	if (a && intern__state(s) == INTERN_MORTAL) {
 		/* By identity, from the bucket of `s` under the key of the array
 		 * found under the lock: a reseed since our decrement copied the
 		 * entry under the new key, or dropped it dying (R3). */
-		for (uint32_t i = entry_bucket_hash(t, s) & t->mask, n = 0; n <= t->mask;
-		     i = (i + 1) & t->mask, n++) {
-			uintptr_t v = t->slots[i];
+		const uint32_t bh = intern__entry_bucket_hash(a, s);
+		struct intern__key k = removal_key(s);
+		uint32_t at;
 
-			if (v == SLOT_EMPTY)
-				break;
-			if (!slot_is_entry(v))
-				continue;
-#ifdef INTERN_BUSTED_WRONG_REMOVE
-			/* Broken on purpose: unlinks whatever entry has these
-			 * bytes, possibly a newer canonical string (R2 says
-			 * by identity). */
-			if (!same_bytes(slot_str(v), intern__data(s), s->ob_len))
-				continue;
-#else
-			if (slot_str(v) != s)
-				continue;
-#endif
+		k.tag = intern__tag_of(bh);
+		at = intern__probe_find(a, bh, &k).at;
+		if (at != INTERN__NOWHERE) {
 			/* Readers that still load the old value only attempt
 			 * get-unless-zero, which fails (R1). */
-			__atomic_store_n(&t->slots[i], SLOT_TOMB, __ATOMIC_RELEASE);
+			__atomic_store_n(&a->slot[at], INTERN__SLOT_TOMB, __ATOMIC_RELEASE);
 			quota_refund(interp, s->ob_len);
 			sh->live--;
 			SHARD_COUNT(sh, removals, 1);
-			break;
 		}
 		/* Give memory back after churn; failure keeps the old array. */
-		if (t->mask + 1 > TABLE_SHRINK_MIN && (uint64_t)sh->live * 8 < t->mask + 1u)
+		if (a->mask + 1 > TABLE_SHRINK_MIN && (uint64_t)sh->live * 8 < a->mask + 1u)
 			(void)rebuild(interp, sh, 0, false);
 	}
-	pthread_mutex_unlock(&sh->lock);
+	shard_unlock(sh);
 }
 
 /* ------------------------------------------------------------------------
@@ -686,18 +743,18 @@ void intern__table_teardown(struct intern_interp *interp)
 	intern__read_lock();
 	for (unsigned k = 0; k < interp->nshards; k++) {
 		struct intern__shard *sh = &interp->shards[k];
-		struct intern__table *t;
+		struct intern__slots *a;
 
-		pthread_mutex_lock(&sh->lock);
-		t = sh->table;
-		for (uint32_t i = 0; t && i <= t->mask; i++) {
-			uintptr_t v = t->slots[i];
+		shard_lock(sh);
+		a = sh->slots;
+		for (uint32_t i = 0; a && i <= a->mask; i++) {
+			uintptr_t v = a->slot[i];
 			struct intern_str *s;
 			uint8_t st = INTERN_MORTAL;
 
-			if (!slot_is_entry(v))
+			if (!intern__slot_is_entry(v))
 				continue;
-			s = slot_str(v);
+			s = intern__slot_str(v);
 			if (intern__is_static(s))
 				continue;
 			/* Mortal strings stay valid for their holders; the last
@@ -710,11 +767,11 @@ void intern__table_teardown(struct intern_interp *interp)
 			if (st == INTERN_IMMORTAL)
 				sweep_immortal(s);
 		}
-		sh->table = NULL;
+		sh->slots = NULL;
 		sh->live = sh->used = 0;
-		pthread_mutex_unlock(&sh->lock);
-		if (t)
-			retire(t);
+		shard_unlock(sh);
+		if (a)
+			retire(a);
 	}
 	intern__read_unlock();
 }
@@ -722,6 +779,45 @@ void intern__table_teardown(struct intern_interp *interp)
 /* ------------------------------------------------------------------------
  * Statistics and the consistency check
  * ---------------------------------------------------------------------- */
+
+/* Add array `a`'s slots and entries to `st`, and its entries' probe
+ * distances to *probes and their number to *entries.  Shard lock held. */
+static void stats_slots(const struct intern__slots *a, struct intern_stats *st, size_t *entries,
+			size_t *probes)
+{
+	st->slots += a->mask + 1u;
+	st->table_bytes += sizeof(*a) + (a->mask + 1u) * sizeof(uintptr_t);
+	for (uint32_t i = 0; i <= a->mask; i++) {
+		uintptr_t v = a->slot[i];
+		struct intern_str *s;
+		size_t dist;
+
+		if (v == INTERN__SLOT_TOMB)
+			st->tombstones++;
+		if (!intern__slot_is_entry(v))
+			continue;
+		s = intern__slot_str(v);
+		if (!intern__is_static(s) && intern__state(s) == INTERN_MORTAL) {
+			st->quota_mortal++;
+			st->quota_mortal_bytes += s->ob_len + 1u;
+		}
+		if (is_dying(s)) {
+			st->dying++;
+			continue;
+		}
+		switch (intern__state(s)) {
+		case INTERN_MORTAL: st->mortal++; break;
+		case INTERN_IMMORTAL: st->immortal++; break;
+		default: st->immortal_static++; break;
+		}
+		st->string_bytes += s->ob_len + 1u;
+		dist = ((i - (intern__entry_bucket_hash(a, s) & a->mask)) & a->mask) + 1u;
+		*probes += dist;
+		(*entries)++;
+		if (dist > st->max_probe)
+			st->max_probe = dist;
+	}
+}
 
 int intern_interp_stats(struct intern_interp *interp, struct intern_stats *st)
 {
@@ -734,45 +830,10 @@ int intern_interp_stats(struct intern_interp *interp, struct intern_stats *st)
 	st->table_bytes = sizeof(*interp) + interp->nshards * sizeof(struct intern__shard);
 	for (unsigned k = 0; k < interp->nshards; k++) {
 		struct intern__shard *sh = &interp->shards[k];
-		struct intern__table *t;
 
-		pthread_mutex_lock(&sh->lock);
-		t = sh->table;
-		if (t) {
-			st->slots += t->mask + 1u;
-			st->table_bytes += sizeof(*t) + (t->mask + 1u) * sizeof(uintptr_t);
-			for (uint32_t i = 0; i <= t->mask; i++) {
-				uintptr_t v = t->slots[i];
-				struct intern_str *s;
-				size_t dist;
-
-				if (v == SLOT_TOMB)
-					st->tombstones++;
-				if (!slot_is_entry(v))
-					continue;
-				s = slot_str(v);
-				if (!intern__is_static(s) &&
-				    intern__state(s) == INTERN_MORTAL) {
-					st->quota_mortal++;
-					st->quota_mortal_bytes += s->ob_len + 1u;
-				}
-				if (is_dying(s)) {
-					st->dying++;
-					continue;
-				}
-				switch (intern__state(s)) {
-				case INTERN_MORTAL: st->mortal++; break;
-				case INTERN_IMMORTAL: st->immortal++; break;
-				default: st->immortal_static++; break;
-				}
-				st->string_bytes += s->ob_len + 1u;
-				dist = ((i - (entry_bucket_hash(t, s) & t->mask)) & t->mask) + 1u;
-				probes += dist;
-				entries++;
-				if (dist > st->max_probe)
-					st->max_probe = dist;
-			}
-		}
+		shard_lock(sh);
+		if (sh->slots)
+			stats_slots(sh->slots, st, &entries, &probes);
 		if (sh->live > st->max_shard_entries)
 			st->max_shard_entries = sh->live;
 		st->reseeds += sh->reseeds;
@@ -780,7 +841,7 @@ int intern_interp_stats(struct intern_interp *interp, struct intern_stats *st)
 		st->inserts += sh->inserts;
 		st->removals += sh->removals;
 #endif
-		pthread_mutex_unlock(&sh->lock);
+		shard_unlock(sh);
 	}
 	st->avg_probe = entries ? (double)probes / (double)entries : 0.0;
 	{
@@ -802,36 +863,51 @@ int intern_interp_stats(struct intern_interp *interp, struct intern_stats *st)
 		}                                                          \
 	} while (0)
 
+/* No duplicates: probing array `a` for the bytes of `s`, the entry in
+ * slot i, from their home bucket must find this very slot. */
+static unsigned check_reachable(const struct intern__slots *a, unsigned k, uint32_t i,
+				uint32_t bh, const struct intern_str *s)
+{
+	const struct intern__key key = { NULL, intern__data(s), s->ob_len, intern__tag_of(bh) };
+	const uint32_t at = intern__probe_find(a, bh, &key).at;
+	unsigned bad = 0;
+
+	CHECK(at != INTERN__NOWHERE, "shard %u slot %u: unreachable by probing", k, i);
+	CHECK(at == INTERN__NOWHERE || at == i, "shard %u slots %u and %u: equal bytes", k, at, i);
+	return bad;
+}
+
 /* Check shard k's array; add its MORTAL entries (dying ones included) and
  * their bytes to q[0] and q[1]. */
 static unsigned check_shard(const struct intern_interp *interp, unsigned k,
-			    const struct intern__table *t, const struct intern__shard *sh,
+			    const struct intern__slots *a, const struct intern__shard *sh,
 			    size_t q[2])
 {
 	unsigned bad = 0;
 	uint32_t live = 0, used = 0;
 
-	for (uint32_t i = 0; i <= t->mask; i++) {
-		uintptr_t v = t->slots[i];
+	assert_shard_held(sh);
+	for (uint32_t i = 0; i <= a->mask; i++) {
+		uintptr_t v = a->slot[i];
 		const struct intern_str *s;
 		uint32_t h, bh;
 		uint8_t st;
 
-		if (v != SLOT_EMPTY)
+		if (v != INTERN__SLOT_EMPTY)
 			used++;
-		if (!slot_is_entry(v))
+		if (!intern__slot_is_entry(v))
 			continue;
 		live++;
-		s = slot_str(v);
+		s = intern__slot_str(v);
 		st = intern__state(s);
-		h = entry_hash(s);         /* the process hash: the shard */
-		bh = entry_bucket_hash(t, s); /* under the array's key: bucket, tag */
+		h = intern__entry_hash(s);         /* the process hash: the shard */
+		bh = intern__entry_bucket_hash(a, s); /* under the array's key: bucket, tag */
 		CHECK(intern__data(s)[s->ob_len] == '\0', "shard %u slot %u: no NUL", k, i);
 		/* I6: the built-in singletons' bytes never reach a table, so
 		 * such an entry could never be found. */
 		CHECK(!intern__builtin(intern__data(s), s->ob_len),
 		      "shard %u slot %u: bytes of a built-in singleton", k, i);
-		CHECK(slot_tag(v) == tag_of(bh), "shard %u slot %u: tag mismatch", k, i);
+		CHECK(intern__slot_tag(v) == intern__tag_of(bh), "shard %u slot %u: tag mismatch", k, i);
 		CHECK(intern__shard_of(interp, h) == sh, "shard %u slot %u: wrong shard", k, i);
 		if (intern__is_static(s)) {
 			CHECK(st == INTERN_IMMORTAL_STATIC, "shard %u slot %u: static in state %u",
@@ -854,28 +930,12 @@ static unsigned check_shard(const struct intern_interp *interp, unsigned k,
 				      __atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED) != 0,
 			      "shard %u slot %u: immortal with count 0", k, i);
 		}
-		/* No duplicates: probing for these bytes from their home
-		 * bucket must reach this very slot first. */
-		for (uint32_t j = bh & t->mask;; j = (j + 1) & t->mask) {
-			uintptr_t w = t->slots[j];
-
-			if (w == v)
-				break;
-			if (w == SLOT_EMPTY) {
-				CHECK(0, "shard %u slot %u: unreachable by probing", k, i);
-				break;
-			}
-			if (slot_is_entry(w) &&
-			    same_bytes(slot_str(w), intern__data(s), s->ob_len)) {
-				CHECK(0, "shard %u slots %u and %u: equal bytes", k, j, i);
-				break;
-			}
-		}
+		bad += check_reachable(a, k, i, bh, s);
 	}
 	CHECK(live == sh->live, "shard %u: %u entries, counter says %u", k, live, sh->live);
 	CHECK(used == sh->used, "shard %u: %u used slots, counter says %u", k, used, sh->used);
-	CHECK((uint64_t)used * 4 <= ((uint64_t)t->mask + 1) * 3 + 4,
-	      "shard %u: load %u/%u above 3/4", k, used, t->mask + 1);
+	CHECK((uint64_t)used * 4 <= ((uint64_t)a->mask + 1) * 3 + 4,
+	      "shard %u: load %u/%u above 3/4", k, used, a->mask + 1);
 	return bad;
 }
 
@@ -891,14 +951,14 @@ int intern_interp_check(struct intern_interp *interp)
 	 * no other path holds two), so the counts can be compared exactly. */
 	all = interp->quota_on;
 	for (unsigned k = 0; all && k < interp->nshards; k++)
-		pthread_mutex_lock(&interp->shards[k].lock);
+		shard_lock(&interp->shards[k]);
 	for (unsigned k = 0; k < interp->nshards; k++) {
 		struct intern__shard *sh = &interp->shards[k];
 
 		if (!all)
-			pthread_mutex_lock(&sh->lock);
-		if (sh->table)
-			bad += check_shard(interp, k, sh->table, sh, q);
+			shard_lock(sh);
+		if (sh->slots)
+			bad += check_shard(interp, k, sh->slots, sh, q);
 		else
 			CHECK(!sh->live && !sh->used, "shard %u: no array, counters %u/%u", k,
 			      sh->live, sh->used);
@@ -909,7 +969,7 @@ int intern_interp_check(struct intern_interp *interp)
 		      sh->live);
 #endif
 		if (!all)
-			pthread_mutex_unlock(&sh->lock);
+			shard_unlock(sh);
 	}
 	if (all) {
 		size_t n = __atomic_load_n(&interp->quota.entries, __ATOMIC_RELAXED);
@@ -922,7 +982,7 @@ int intern_interp_check(struct intern_interp *interp)
 		CHECK(!interp->config.max_mortal_bytes || b <= interp->config.max_mortal_bytes,
 		      "quota: %zu mortal bytes, limit %zu", b, interp->config.max_mortal_bytes);
 		for (unsigned k = interp->nshards; k-- > 0;)
-			pthread_mutex_unlock(&interp->shards[k].lock);
+			shard_unlock(&interp->shards[k]);
 	}
 	return bad ? -EUCLEAN : 0;
 }

@@ -86,7 +86,7 @@ static unsigned keyed_shards(const struct intern_interp *interp)
 	unsigned n = 0;
 
 	for (unsigned k = 0; k < interp->nshards; k++)
-		n += interp->shards[k].table && interp->shards[k].table->keyed;
+		n += interp->shards[k].slots && interp->shards[k].slots->keyed;
 	return n;
 }
 
@@ -183,7 +183,7 @@ START_TEST(test_reseed_only_attacked_shard)
 	st = test_stats_of(interp);
 	ck_assert_uint_eq(st.reseeds, 1);
 	ck_assert_uint_eq(keyed_shards(interp), 1);
-	ck_assert_uint_eq(target->table->keyed, INTERN__HASH_FAST);
+	ck_assert_uint_eq(target->slots->keyed, INTERN__HASH_FAST);
 	ck_assert_uint_eq(target->reseeds, 1);
 	ck_assert_uint_lt(st.max_probe, 64);
 	ck_assert_int_eq(intern_interp_check(interp), 0);
@@ -223,13 +223,13 @@ START_TEST(test_escalate_to_siphash)
 
 	intern_benign(interp, benign, BENIGN);
 	ck_assert_int_eq(intern__table_reseed(interp, 0), 0);
-	ck_assert_uint_eq(sh->table->keyed, INTERN__HASH_FAST);
-	memcpy(key, sh->table->key, sizeof(key));
+	ck_assert_uint_eq(sh->slots->keyed, INTERN__HASH_FAST);
+	memcpy(key, sh->slots->key, sizeof(key));
 	a = find_attack_under(key, ATK, 12, 0, 3);
 	for (unsigned i = 0; i < ATK; i++) {
 		atk[i] = intern_bytes(interp, a.key[i], a.len[i]);
 		ck_assert_content(atk[i], a.key[i], a.len[i]);
-		if (!escalated_at && sh->table->keyed == INTERN__HASH_SIP)
+		if (!escalated_at && sh->slots->keyed == INTERN__HASH_SIP)
 			escalated_at = i + 1;
 	}
 	st = test_stats_of(interp);
@@ -237,7 +237,7 @@ START_TEST(test_escalate_to_siphash)
 	       escalated_at, ATK, st.max_probe, st.avg_probe);
 	fflush(stdout);
 	ck_assert_uint_eq(st.reseeds, 2);
-	ck_assert_uint_eq(sh->table->keyed, INTERN__HASH_SIP);
+	ck_assert_uint_eq(sh->slots->keyed, INTERN__HASH_SIP);
 	ck_assert_uint_gt(escalated_at, 16);
 	ck_assert_uint_le(escalated_at, 80);
 	ck_assert_uint_lt(st.max_probe, 64);
@@ -247,7 +247,7 @@ START_TEST(test_escalate_to_siphash)
 		ck_assert_lookup(interp, a.key[i], a.len[i], atk[i]);
 	/* Level 2 is the top. */
 	ck_assert_int_eq(intern__table_reseed(interp, 0), 0);
-	ck_assert_uint_eq(sh->table->keyed, INTERN__HASH_SIP);
+	ck_assert_uint_eq(sh->slots->keyed, INTERN__HASH_SIP);
 	for (unsigned i = 0; i < ATK; i++) {
 		ck_assert_lookup(interp, a.key[i], a.len[i], atk[i]);
 		intern_str_decref(atk[i]);

@@ -198,13 +198,15 @@ END_TEST
 INTERN_STATIC_DEFINE(s_static, "a static string");
 INTERN_STATIC_DEFINE(s_static_nul, "nul\0inside");
 
-START_TEST(test_static_0_to_3)
+START_TEST(test_static_born_immortal)
 {
 	struct intern_interp *interp = test_interp(0);
 	struct intern_str *p = s_static;
 	struct intern_str *q;
 
-	ck_assert_int_eq(intern_str_state(s_static), INTERN_NOT_INTERNED);
+	/* Born IMMORTAL_STATIC, const: read-only memory, never written. */
+	ck_assert_int_eq(test_is_read_only(s_static, sizeof(struct intern_str)), 1);
+	ck_assert_int_eq(intern_str_state(s_static), INTERN_IMMORTAL_STATIC);
 	ck_assert_content(s_static, "a static string", 15);
 	ck_assert_uint_ne(test_flags(s_static) & INTERN_STR_F_STATIC, 0);
 	ck_assert_int_eq(intern_static(interp, &p), 0);
@@ -292,8 +294,8 @@ START_TEST(test_static_eexist)
 	p = s_taken_mortal;
 	ck_assert_int_eq(intern_static(interp, &p), -EEXIST);
 	ck_assert_ptr_eq(p, s_taken_mortal);
-	/* A failed call makes nothing immortal that is not interned... */
-	ck_assert_int_eq(intern_str_state(s_taken_mortal), INTERN_NOT_INTERNED);
+	/* A failed call leaves the static object as it was, unfiled... */
+	ck_assert_int_eq(intern_str_state(s_taken_mortal), INTERN_IMMORTAL_STATIC);
 	/* ...and leaves the canonical string as it was: still mortal, with
 	 * only the caller's reference. */
 	ck_assert_int_eq(intern_str_state(m), INTERN_MORTAL);
@@ -303,7 +305,7 @@ START_TEST(test_static_eexist)
 	p = s_taken_immortal;
 	ck_assert_int_eq(intern_static(interp, &p), -EEXIST);
 	ck_assert_ptr_eq(p, s_taken_immortal);
-	ck_assert_int_eq(intern_str_state(s_taken_immortal), INTERN_NOT_INTERNED);
+	ck_assert_int_eq(intern_str_state(s_taken_immortal), INTERN_IMMORTAL_STATIC);
 	ck_assert_lookup(interp, "taken-immortal", 14, i);
 
 	/* Two static objects with the same bytes: the second is refused. */
@@ -357,7 +359,7 @@ START_TEST(test_null_args)
 	ck_assert_int_eq(intern_str_state(s), INTERN_NOT_INTERNED);
 	ck_assert_uint_eq(test_refcnt(s), 1);
 	ck_assert_content(s, "argument", 8);
-	ck_assert_int_eq(intern_str_state(s_nullargs), INTERN_NOT_INTERNED);
+	ck_assert_int_eq(intern_str_state(s_nullargs), INTERN_IMMORTAL_STATIC);
 	ck_assert_absent(interp, "argument", 8);
 
 	errno = 0;
@@ -940,7 +942,7 @@ int main(void)
 		test_immortal_refcount_noop,
 		test_immortal_stays_on_mortal,
 		test_static_rejects_dynamic,
-		test_static_0_to_3,
+		test_static_born_immortal,
 		test_static_two_interps,
 		test_static_eexist,
 		NULL,

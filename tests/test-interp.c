@@ -221,7 +221,7 @@ START_TEST(test_use_after_interp_free)
 	ck_assert_ptr_eq(p, fresh);
 	ck_assert_int_eq(intern_static(interp, &st_p), -EINVAL);
 	ck_assert_ptr_eq(st_p, s_stale);
-	ck_assert_int_eq(intern_str_state(s_stale), INTERN_NOT_INTERNED);
+	ck_assert_int_eq(intern_str_state(s_stale), INTERN_IMMORTAL_STATIC);
 	ck_assert_int_eq(intern_interp_add_statics(interp, &table), -EINVAL);
 	ck_assert_int_eq(intern_interp_stats(interp, &st), -EINVAL);
 	ck_assert_int_eq(intern_interp_check(interp), -EINVAL);

@@ -97,7 +97,7 @@ START_TEST(test_call_rcu_from_registered_thread)
 
 		statics[i].head.ob_refcnt = 1;
 		statics[i].head.ob_len = (uint32_t)n;
-		statics[i].head.ob_state = INTERN_NOT_INTERNED;
+		statics[i].head.ob_state = INTERN_IMMORTAL_STATIC;
 		statics[i].head.ob_flags = INTERN_STR_F_STATIC;
 	}
 	ck_assert_int_eq(pthread_create(&tid, NULL, static_filer, interp), 0);

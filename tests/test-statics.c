@@ -198,9 +198,8 @@ START_TEST(test_filing_writes_nothing)
 	 * The objects are in read-only memory (test_read_only), so any write
 	 * libintern made to one would kill this process.  Each way of filing
 	 * an object in an interpreter that does not hold it yet: intern_static
-	 * and intern_mortal of the object itself (both went through a failing
-	 * 0 -> 3 CAS, a locked write, before claim() learned to skip state 3),
-	 * and the table.
+	 * and intern_mortal of the object itself (a CAS on its state, even a
+	 * failing one, would be a locked write), and the table.
 	 */
 	struct intern_interp *a = test_interp(0);
 	struct intern_interp *b = test_interp(0);
@@ -312,28 +311,27 @@ START_TEST(test_eexist)
 	p = s_clash_after;
 	ck_assert_int_eq(intern_static(interp, &p), -EEXIST);
 	ck_assert_ptr_eq(p, s_clash_after);
-	ck_assert_int_eq(intern_str_state(s_clash_after), INTERN_NOT_INTERNED);
+	ck_assert_int_eq(intern_str_state(s_clash_after), INTERN_IMMORTAL_STATIC);
 	ck_assert_lookup(interp, "two words", 9, INTERN_STR(spaced, "two words"));
 	ck_assert_int_eq(intern_interp_check(interp), 0);
 	intern_interp_free(interp);
 }
 END_TEST
 
-INTERN_STATIC_DEFINE(s_unclaimed, "never claimed");
-
 /* Writable look-alikes of generated objects, each broken in one way. */
 static struct {
 	struct intern_str head;
 	char data[3];
 } no_nul = { INTERN_STATIC_HEAD_INIT(2), { 'a', 'b', 'c' } },
-  small_int = { INTERN_STATIC_HEAD_INIT(2), "10" };
+  small_int = { INTERN_STATIC_HEAD_INIT(2), "10" },
+  unborn = { { 1u, 2u, 0u, INTERN_NOT_INTERNED, INTERN_STR_F_STATIC, 0u }, "nb" };
 
 START_TEST(test_bad_tables)
 {
 	struct intern_interp *interp = test_interp(0);
 	struct intern_str *dyn = test_str("dynamic");
 	const struct intern_str *bad[] = {
-		NULL, dyn, s_unclaimed, intern_latin1('a'), intern_empty(), &no_nul.head,
+		NULL, dyn, &unborn.head, intern_latin1('a'), intern_empty(), &no_nul.head,
 	};
 	const struct intern_str *list[2];
 	struct intern_static_table t = { INTERN_STATIC_TABLE_VERSION, 2, list };
@@ -371,7 +369,7 @@ START_TEST(test_bad_tables)
 		intern_str_decref(ten);
 	}
 	/* Nothing was written to them either. */
-	ck_assert_int_eq(intern_str_state(s_unclaimed), INTERN_NOT_INTERNED);
+	ck_assert_int_eq(intern_str_state(&unborn.head), INTERN_NOT_INTERNED);
 	ck_assert_int_eq(intern_str_state(dyn), INTERN_NOT_INTERNED);
 	ck_assert_uint_eq(test_refcnt(dyn), 1);
 	ck_assert_uint_eq(stats_of(interp).immortal_static, 0);

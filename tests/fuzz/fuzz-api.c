@@ -400,11 +400,11 @@ static void op_static_new(void)
 	CHECK(s != NULL);
 	s->ob_refcnt = 1;
 	s->ob_len = (uint32_t)len;
-	s->ob_state = INTERN_NOT_INTERNED;
+	s->ob_state = INTERN_IMMORTAL_STATIC;
 	s->ob_flags = INTERN_STR_F_STATIC;
 	memcpy(s + 1, b, len);
 	m.statics[m.nstatics++] = s;
-	o = new_obj(s, b, len, INTERN_NOT_INTERNED, -1);
+	o = new_obj(s, b, len, INTERN_IMMORTAL_STATIC, -1);
 	m.objs[o].is_static = true;
 	push(s, o);
 }

@@ -149,18 +149,14 @@ static double time_lookups(struct intern_interp *interp, const struct keys *ks)
 static unsigned probe_length(const struct intern_interp *interp, const char *data, size_t len)
 {
 	const uint32_t hash = intern__hash(data, len);
-	const struct intern__table *t = intern__shard_of(interp, hash)->table;
-	const uint32_t bh = bucket_hash(t, hash, data, len);
+	const struct intern__slots *t = intern__shard_of(interp, hash)->slots;
+	const uint32_t bh = intern__bucket_hash(t, hash, data, len);
+	const struct intern__key k = {
+		.ident = NULL, .data = data, .len = len, .tag = intern__tag_of(bh)
+	};
+	const struct intern__found f = intern__probe_find(t, bh, &k);
 
-	for (uint32_t i = bh & t->mask, n = 1; n <= t->mask + 1; i = (i + 1) & t->mask, n++) {
-		uintptr_t v = t->slots[i];
-
-		if (v == SLOT_EMPTY)
-			break;
-		if (slot_is_entry(v) && same_bytes(slot_str(v), data, len))
-			return n;
-	}
-	return 0;
+	return f.at == INTERN__NOWHERE ? 0 : f.probes + 1;
 }
 
 static int cmp_unsigned(const void *a, const void *b)
@@ -214,10 +210,10 @@ static void run(const char *what, int disabled, bool against_level1, const struc
 	intern_all(interp, benign);
 	if (!disabled && !against_level1) /* the ordinary table, before any attack */
 		printf("%-26s lookups benign %6.1f ns; level %s\n", "no attack",
-		       time_lookups(interp, benign), level_name[sh->table->keyed]);
+		       time_lookups(interp, benign), level_name[sh->slots->keyed]);
 	if (against_level1 && intern__table_reseed(interp, 0) != 0)
 		exit(1);
-	atk = attack_keys(natk, against_level1 ? sh->table->key : NULL);
+	atk = attack_keys(natk, against_level1 ? sh->slots->key : NULL);
 	__atomic_store_n(&intern__reseed_disabled, disabled, __ATOMIC_RELAXED);
 	t0 = now_ns();
 	intern_all(interp, &atk);
@@ -229,7 +225,7 @@ static void run(const char *what, int disabled, bool against_level1, const struc
 	intern_interp_stats(interp, &st);
 	printf("%-26s insert %8.2f ms; lookups benign %6.1f ns, attack %8.1f ns; attack probe "
 	       "p99 %5u max %5u; level %s, reseeds %llu\n",
-	       what, ins, lb, la, p99, max, level_name[sh->table->keyed],
+	       what, ins, lb, la, p99, max, level_name[sh->slots->keyed],
 	       (unsigned long long)st.reseeds);
 	intern_interp_free(interp);
 	free(atk.k);
