@@ -721,13 +721,22 @@ void intern__table_remove(struct intern_interp *interp, struct intern_str *s)
  */
 static void sweep_immortal(struct intern_str *s)
 {
-	if (__atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED) <= 1) {
+	/* Acquire: a holder's last decrement (a release, made while it still
+	 * saw the string mortal) and its reads of the string happen before
+	 * the free below. */
+	uint32_t c = __atomic_load_n(&s->ob_refcnt, __ATOMIC_ACQUIRE);
+
+	if (c <= 1) {
 		intern__str_destroy(s); /* the table owned it */
 		return;
 	}
 	__atomic_store_n(&s->ob_refcnt, INTERN__REF_SATURATED, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->ob_state, INTERN_NOT_INTERNED, __ATOMIC_RELEASE);
-	intern__keep_forever(s);
+	/* Pinned already: kept by an earlier teardown (and interned again
+	 * since), or saturated.  Listed once at most, so the list is bounded
+	 * by the strings, not by the teardowns. */
+	if (c < INTERN__REF_LIMIT)
+		intern__keep_forever(s);
 }
 
 void intern__table_teardown(struct intern_interp *interp)

@@ -9,6 +9,8 @@
  */
 #include "test-util.h"
 
+#include <malloc.h>
+
 /* `held` is a counted reference taken while mortal; the interpreter is
  * freed; it must still be the same live string, NOT_INTERNED, and its
  * holder's increfs and decrefs must be harmless. */
@@ -98,6 +100,41 @@ START_TEST(test_sole_immortal_freed)
 }
 END_TEST
 
+/* A kept string that later interpreters make immortal again is kept once:
+ * the list of kept strings grows with the strings, not with the teardowns
+ * (it grew by a pointer per teardown before).  Heap in use is the measure;
+ * sanitizer and valgrind allocators report none, and then only the
+ * references are checked. */
+START_TEST(test_kept_string_listed_once)
+{
+	struct intern_interp *interp = test_interp(0);
+	struct intern_str *held = intern_bytes(interp, "kept-once-key", 13);
+	struct intern_str *other = test_str("kept-once-key");
+	size_t before = 0, after;
+
+	ck_assert_int_eq(intern_immortal(interp, &other), 0);
+	intern_interp_free(interp);
+	intern_barrier();
+	for (int i = 0; i < 4200; i++) {
+		struct intern_str *again = held;
+
+		/* After a warm-up: the registry keeps the last freed
+		 * interpreters' structs, a bounded amount. */
+		if (i == 200)
+			before = mallinfo2().uordblks;
+		interp = test_interp(0);
+		intern_str_incref(again); /* pinned: a no-op */
+		ck_assert_int_eq(intern_immortal(interp, &again), 0);
+		ck_assert_ptr_eq(again, held);
+		intern_interp_free(interp);
+	}
+	intern_barrier();
+	after = mallinfo2().uordblks;
+	ck_assert_content(held, "kept-once-key", 13);
+	ck_assert_uint_lt(after > before ? after - before : 0, 16 * 1024);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -108,6 +145,7 @@ main(void)
 	tcase_add_test(tc, test_immortal_same_object_keeps_holder);
 	tcase_add_test(tc, test_immortal_after_mortal_keeps_holder);
 	tcase_add_test(tc, test_sole_immortal_freed);
+	tcase_add_test(tc, test_kept_string_listed_once);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }
