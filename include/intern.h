@@ -89,10 +89,13 @@
  *   register the thread with liburcu or free a string (intern_str_decref()
  *   included, unless the string is immortal or static).
  *
- *   Teardown of shared references: a reference another caller could not
- *   see is never invalidated by what that caller did.  intern_interp_free()
- *   frees the interpreter's immortal strings, but not one that another
- *   holder counted while it was still mortal (see intern_interp_free()).
+ *   Teardown of shared references: a counted reference (one taken while
+ *   the string was mortal) is never invalidated by what another caller
+ *   did: intern_interp_free() frees the interpreter's immortal strings,
+ *   but not one that a holder counted while it was still mortal (see
+ *   intern_interp_free()).  A reference to a string that was already
+ *   immortal when the caller got it is uncounted, and ends with the
+ *   interpreter, whoever made the string immortal.
  *
  * Copyright (c) 2026 the libintern developers.  MIT licence.
  */
