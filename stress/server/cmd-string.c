@@ -174,8 +174,11 @@ int cmd_set(struct out *o, int argc, const struct kv_arg *argv)
 			out_bulk_str(o, old);
 		else
 			out_null(o);
-	} else {
+	} else if (flags & (SET_NX | SET_XX | SET_KEEPTTL)) {
+		/* Also drops an expired key, whose deadline KEEPTTL would keep. */
 		old = ks_get(sh, &k);
+	} else {
+		old = NULL;     /* a plain SET: ks_put replaces any value and TTL */
 	}
 	if ((flags & SET_NX && old) || (flags & SET_XX && !old)) {
 		if (!(flags & SET_GET))
