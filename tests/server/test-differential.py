@@ -155,7 +155,12 @@ GENERATORS = [
     (0.3, lambda r: [b'INFO'] + some(r, [b'keyspace', b'server', b'memory', b'clients'], 0, 1)),
     (0.2, lambda r: [b'CONFIG', b'GET', pick(r, [b'save', b'appendonly', b'maxclients'])]),
     (0.1, lambda r: [b'COMMAND']),
-    (0.5, lambda r: [pick(r, [b'NOSUCHCMD', b'GETT', b'\x00\xff'])] + some(r, VALUES, 0, 2)),
+    # Unknown names, among them near misses of real ones: a prefix, one
+    # byte more, 16 and 18 bytes (the longest name the dispatch lower-cases
+    # is 16), a byte that is not ASCII before a real name.
+    (0.5, lambda r: [pick(r, [b'NOSUCHCMD', b'GETT', b'\x00\xff', b'HSE', b'HSETX',
+                              b'SMEMBERSSMEMBERS', b'INCRBYINCRBYINCRBY',
+                              b'\xc8SET'])] + some(r, VALUES, 0, 2)),
 ]
 
 # Arities, to make wrong-arity requests from the right command names.
@@ -190,8 +195,14 @@ def generate(rng):
             break
     else:
         cmd = GENERATORS[-1][1](rng)
-    if rng.random() < 0.1:
+    x = rng.random()
+    if x < 0.1:
         cmd = [cmd[0].lower()] + cmd[1:]
+    elif x < 0.15:
+        # Mixed case, letter by letter.
+        cmd = [bytes(c ^ 0x20 if chr(c).isascii() and chr(c).isalpha() and rng.random() < 0.5
+                     else c
+                     for c in cmd[0])] + cmd[1:]
     return cmd
 
 
