@@ -76,6 +76,7 @@ static inline uint64_t load_tail(const unsigned char *p, size_t len)
 	return m;
 }
 
+/* clang-format off */
 #define SIPROUND(v0, v1, v2, v3)                                                 \
 	do {                                                                     \
 		v0 += v1; v1 = rotl64(v1, 13); v1 ^= v0; v0 = rotl64(v0, 32); \
@@ -83,6 +84,7 @@ static inline uint64_t load_tail(const unsigned char *p, size_t len)
 		v0 += v3; v3 = rotl64(v3, 21); v3 ^= v0;                       \
 		v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2; v2 = rotl64(v2, 32); \
 	} while (0)
+/* clang-format on */
 
 /* Always inlined so that the round counts are constants at each caller and
  * the round loops unroll: the hash runs on every lookup. */
@@ -153,8 +155,8 @@ static inline uint64_t mum(uint64_t x, uint64_t y)
 	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-static inline __attribute__((always_inline)) uint64_t
-fastmix(const uint64_t key[2], const unsigned char *p, size_t len)
+static inline __attribute__((always_inline)) uint64_t fastmix(const uint64_t key[2],
+							      const unsigned char *p, size_t len)
 {
 	uint64_t s = key[0] ^ FM_P0, a, b;
 
@@ -191,8 +193,8 @@ uint64_t intern__fastmix(const uint64_t key[2], const void *data, size_t len)
 	return fastmix(key, data, len);
 }
 
-uint64_t intern__siphash(const uint64_t key[2], const void *data, size_t len,
-			 int crounds, int drounds)
+uint64_t intern__siphash(const uint64_t key[2], const void *data, size_t len, int crounds,
+			 int drounds)
 {
 	if (crounds == 1 && drounds == 3)
 		return siphash(key, data, len, 1, 3);

@@ -27,8 +27,8 @@
 
 /* SipHash-c-d of `len` bytes under `key`; `crounds`/`drounds` are the
  * compression and finalization round counts (1 and 3 for SipHash-1-3). */
-uint64_t intern__siphash(const uint64_t key[2], const void *data, size_t len,
-			 int crounds, int drounds);
+uint64_t intern__siphash(const uint64_t key[2], const void *data, size_t len, int crounds,
+			 int drounds);
 
 /* The fast keyed multiply-mix of `len` bytes under `key`, 64 bits. */
 uint64_t intern__fastmix(const uint64_t key[2], const void *data, size_t len);

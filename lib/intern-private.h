@@ -108,13 +108,15 @@ bool intern__is_builtin(const struct intern_str *s);
 #error "INTERN_SMALL_INT_MIN/MAX come from lib/meson.build's lib_args"
 #endif
 
+/* clang-format off */
 #define INTERN__DIGITS(x)                                                      \
 	((x) >= 1000000 ? 7 : (x) >= 100000 ? 6 : (x) >= 10000 ? 5 :           \
 	 (x) >= 1000 ? 4 : (x) >= 100 ? 3 : (x) >= 10 ? 2 : 1)
+/* clang-format on */
 /* The longest canonical text in the range: "-5" or "1024" by default. */
-#define INTERN__SMALL_INT_MAXLEN                                               \
+#define INTERN__SMALL_INT_MAXLEN                                                            \
 	(INTERN__DIGITS(INTERN_SMALL_INT_MAX) > 1 + INTERN__DIGITS(-(INTERN_SMALL_INT_MIN)) \
-		 ? INTERN__DIGITS(INTERN_SMALL_INT_MAX)                        \
+		 ? INTERN__DIGITS(INTERN_SMALL_INT_MAX)                                     \
 		 : 1 + INTERN__DIGITS(-(INTERN_SMALL_INT_MIN)))
 
 /* The static string of `len` bytes (2..INTERN__SMALL_INT_MAXLEN, starting
@@ -133,8 +135,7 @@ static inline struct intern_str *intern__builtin(const char *data, size_t len)
 {
 	if (len <= 1)
 		return intern__singleton(data, len);
-	if (len <= INTERN__SMALL_INT_MAXLEN &&
-	    (data[0] == '-' || (unsigned)(data[0] - '0') < 10u))
+	if (len <= INTERN__SMALL_INT_MAXLEN && (data[0] == '-' || (unsigned)(data[0] - '0') < 10u))
 		return intern__smallint_parse(data, len);
 	return NULL;
 }
@@ -144,17 +145,17 @@ static inline struct intern_str *intern__builtin(const char *data, size_t len)
 struct intern__slots;
 
 struct intern__shard {
-	pthread_mutex_t lock;          /* serializes writers of this shard */
-	struct intern__slots *slots;   /* RCU-published; NULL until first insert */
-	uint32_t live;                 /* entries, dying ones included */
-	uint32_t used;                 /* live entries plus tombstones */
-	uint32_t reseeds;              /* flood-defence reseeds (table.c) */
-	uint32_t reseed_live;          /* live at the last reseed */
+	pthread_mutex_t lock;        /* serializes writers of this shard */
+	struct intern__slots *slots; /* RCU-published; NULL until first insert */
+	uint32_t live;               /* entries, dying ones included */
+	uint32_t used;               /* live entries plus tombstones */
+	uint32_t reseeds;            /* flood-defence reseeds (table.c) */
+	uint32_t reseed_live;        /* live at the last reseed */
 #ifndef INTERN_NO_STATS
 	/* Statistics, written and read under `lock` only, by writers that
 	 * already write the lock's line.  inserts - removals == live. */
-	uint64_t inserts;              /* entries published (R3 replacements too) */
-	uint64_t removals;             /* entries unlinked, replaced or dropped */
+	uint64_t inserts;  /* entries published (R3 replacements too) */
+	uint64_t removals; /* entries unlinked, replaced or dropped */
 #endif
 #ifndef NDEBUG
 	/* The thread holding `lock` (table.c, shard_lock), for the
@@ -175,9 +176,9 @@ struct intern__counts {
 #define INTERN__INTERP_DEAD 0xdeadd00du
 
 struct intern_interp {
-	uint16_t id;                   /* index in the registry, never 0 */
-	uint32_t magic;                /* INTERN__INTERP_LIVE, or _DEAD once freed */
-	unsigned shard_shift;          /* shard = hash >> shard_shift (64-bit) */
+	uint16_t id;          /* index in the registry, never 0 */
+	uint32_t magic;       /* INTERN__INTERP_LIVE, or _DEAD once freed */
+	unsigned shard_shift; /* shard = hash >> shard_shift (64-bit) */
 	unsigned nshards;
 	struct intern__shard *shards;
 	struct intern_config config;
@@ -185,7 +186,7 @@ struct intern_interp {
 	struct intern__counts retired; /* of exited threads; stats.c's lock */
 	struct intern__counts shared;  /* threads without a slot; relaxed RMW */
 #endif
-	bool quota_on;                 /* config.max_mortal or _bytes set */
+	bool quota_on; /* config.max_mortal or _bytes set */
 	/* The quotas' counts (table.c, "Quotas"): MORTAL entries, dying ones
 	 * included, and their bytes.  Changed only when quota_on, always
 	 * under the shard lock of the entry concerned, with atomic RMW (the

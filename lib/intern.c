@@ -18,9 +18,9 @@
 
 /* The part of intern_content() after a lookup missed: find-or-insert under
  * the shard lock.  Out of line, to keep the hit path small. */
-static __attribute__((noinline)) int
-intern_slow(struct intern_interp *interp, const char *data, size_t len, uint32_t hash,
-	    struct intern_str *cand, int state, struct intern_str **out)
+static __attribute__((noinline)) int intern_slow(struct intern_interp *interp, const char *data,
+						 size_t len, uint32_t hash, struct intern_str *cand,
+						 int state, struct intern_str **out)
 {
 	struct intern_str *fresh = NULL;
 

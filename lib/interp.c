@@ -179,13 +179,13 @@ INTERN_API void intern_interp_free(struct intern_interp *interp)
 		intern__die("intern_interp_free: interpreter %u fails intern_interp_check",
 			    interp->id);
 #endif
-	intern__table_teardown(interp);                               /* 1 */
+	intern__table_teardown(interp); /* 1 */
 	pthread_mutex_lock(&interp_registry_lock);
 	__atomic_store_n(&registry[interp->id], NULL, __ATOMIC_RELEASE); /* 2 */
 	pthread_mutex_unlock(&interp_registry_lock);
-	intern__synchronize();                                        /* 3 */
+	intern__synchronize(); /* 3 */
 	pthread_mutex_lock(&interp_registry_lock);
-	id_taken[interp->id] = 0;                                     /* 4 */
+	id_taken[interp->id] = 0; /* 4 */
 	pthread_mutex_unlock(&interp_registry_lock);
 	intern__stats_fini(interp); /* no thread's counter slot names it now */
 	for (unsigned k = 0; k < interp->nshards; k++)

@@ -241,8 +241,9 @@ double intern__map_mean_probe(const struct intern_map *map)
 		const struct intern_str *key = map->slots[i].key;
 
 		if (is_live(key))
-			steps += is_small(map->cap) ? i
-						    : (i - home_slot(key, map->cap)) & (map->cap - 1);
+			steps += is_small(map->cap)
+					 ? i
+					 : (i - home_slot(key, map->cap)) & (map->cap - 1);
 	}
 	return (double)steps / map->count;
 }

@@ -20,8 +20,10 @@ struct empty {
 	char data[1];
 };
 
+/* clang-format off */
 #define HEAD(len) { 1u, (len), 0u, INTERN_IMMORTAL_STATIC, INTERN_STR_F_STATIC, 0u }
 #define S1(c) { HEAD(1u), { (char)(c), '\0' } }
+/* clang-format on */
 #define S4(c) S1(c), S1((c) + 1), S1((c) + 2), S1((c) + 3)
 #define S16(c) S4(c), S4((c) + 4), S4((c) + 8), S4((c) + 12)
 #define S64(c) S16(c), S16((c) + 16), S16((c) + 32), S16((c) + 48)
@@ -50,6 +52,5 @@ bool intern__is_builtin(const struct intern_str *s)
 {
 	const char *p = (const char *)s;
 
-	return s == &empty.head ||
-	       (p >= (const char *)latin1 && p < (const char *)(latin1 + 256));
+	return s == &empty.head || (p >= (const char *)latin1 && p < (const char *)(latin1 + 256));
 }

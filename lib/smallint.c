@@ -26,7 +26,9 @@ struct small_int {
 	char data[INTERN__SMALL_INT_MAXLEN + 1];
 };
 
+/* clang-format off */
 #define SMALLINT_HEAD(len) { 1u, (len), 0u, INTERN_IMMORTAL_STATIC, INTERN_STR_F_STATIC, 0u }
+/* clang-format on */
 
 /* smallint[]: [MIN, -1] then [10, MAX], in increasing order. */
 #include "smallint-table.h"

@@ -97,8 +97,7 @@ static inline bool uncounted(const struct intern_str *s, const char *op)
  * string.  Out of line: never on a correct program's path.  The caller
  * then leaves the count alone.
  */
-static __attribute__((noinline)) void bad_count(struct intern_str *s, uint32_t c,
-						const char *op)
+static __attribute__((noinline)) void bad_count(struct intern_str *s, uint32_t c, const char *op)
 {
 	/* Saturated: a count that went past INTERN__REF_LIMIT by a few racing
 	 * increments, or one near INTERN__REF_SATURATED.  Any other count
@@ -194,9 +193,7 @@ INTERN_API void intern_str_decref(struct intern_str *s)
 		 * is done with it: nobody else can reach it. */
 		intern__str_destroy(s);
 		return;
-	case INTERN_MORTAL:
-		intern__release_mortal(s);
-		return;
+	case INTERN_MORTAL: intern__release_mortal(s); return;
 	default:
 		/* Immortalizing needs a counted reference that is never given
 		 * back, so an immortal count cannot reach 0. */

@@ -206,8 +206,8 @@ static void immortalize(struct intern_interp *interp, struct intern__shard *sh,
 
 static struct intern__slots *slots_new(uint32_t nslots)
 {
-	struct intern__slots *a =
-		intern__calloc(1, sizeof(*a) + (size_t)nslots * sizeof(uintptr_t));
+	struct intern__slots *a = intern__calloc(1,
+						 sizeof(*a) + (size_t)nslots * sizeof(uintptr_t));
 
 	if (a)
 		a->mask = nslots - 1;
@@ -383,8 +383,8 @@ int intern__reseed_disabled;
 
 /* Is the run of `probes` slots from bh's home bucket in array `a` a flood?
  * Shard lock held. */
-static bool flooded(const struct intern__shard *sh, const struct intern__slots *a,
-		    uint32_t bh, uint32_t probes)
+static bool flooded(const struct intern__shard *sh, const struct intern__slots *a, uint32_t bh,
+		    uint32_t probes)
 {
 	const uint32_t home = bh & a->mask;
 	uint32_t same = 0;
@@ -402,7 +402,7 @@ static bool flooded(const struct intern__shard *sh, const struct intern__slots *
 		return false;
 	if (probes > RESEED_LONG)
 		return true;
-	INTERN__PROBE_EACH(p, a, bh) {
+	INTERN__PROBE_EACH (p, a, bh) {
 		uintptr_t v;
 
 		if (p.steps >= probes || p.steps >= RESEED_SCAN)
@@ -522,8 +522,8 @@ static int claim(struct intern_interp *interp, struct intern_str *cand, int stat
 }
 
 /* Store a claimed candidate into slot `i`: rule (A). */
-static void publish(struct intern__slots *a, uint32_t i, struct intern_str *cand,
-		    uint16_t tag, int state)
+static void publish(struct intern__slots *a, uint32_t i, struct intern_str *cand, uint16_t tag,
+		    int state)
 {
 #ifdef INTERN_BUSTED_NO_PUBLISH_ORDER
 	/* Broken on purpose: the entry is visible before its state is set,
@@ -577,8 +577,8 @@ static int make_room(struct intern_interp *interp, struct intern__shard *sh, uin
 }
 
 /* Claim `cand`, publish it in the free slot make_room() left, and count it. */
-static int insert_new(struct intern_interp *interp, struct intern__shard *sh,
-		      const struct place *p, struct intern_str *cand, int state)
+static int insert_new(struct intern_interp *interp, struct intern__shard *sh, const struct place *p,
+		      struct intern_str *cand, int state)
 {
 	int rc = claim(interp, cand, state);
 
@@ -874,8 +874,8 @@ int intern_interp_stats(struct intern_interp *interp, struct intern_stats *st)
 
 /* No duplicates: probing array `a` for the bytes of `s`, the entry in
  * slot i, from their home bucket must find this very slot. */
-static unsigned check_reachable(const struct intern__slots *a, unsigned k, uint32_t i,
-				uint32_t bh, const struct intern_str *s)
+static unsigned check_reachable(const struct intern__slots *a, unsigned k, uint32_t i, uint32_t bh,
+				const struct intern_str *s)
 {
 	const struct intern__key key = { NULL, intern__data(s), s->ob_len, intern__tag_of(bh) };
 	const uint32_t at = intern__probe_find(a, bh, &key).at;
@@ -909,14 +909,15 @@ static unsigned check_shard(const struct intern_interp *interp, unsigned k,
 		live++;
 		s = intern__slot_str(v);
 		st = intern__state(s);
-		h = intern__entry_hash(s);         /* the process hash: the shard */
+		h = intern__entry_hash(s);            /* the process hash: the shard */
 		bh = intern__entry_bucket_hash(a, s); /* under the array's key: bucket, tag */
 		CHECK(intern__data(s)[s->ob_len] == '\0', "shard %u slot %u: no NUL", k, i);
 		/* I6: the built-in singletons' bytes never reach a table, so
 		 * such an entry could never be found. */
 		CHECK(!intern__builtin(intern__data(s), s->ob_len),
 		      "shard %u slot %u: bytes of a built-in singleton", k, i);
-		CHECK(intern__slot_tag(v) == intern__tag_of(bh), "shard %u slot %u: tag mismatch", k, i);
+		CHECK(intern__slot_tag(v) == intern__tag_of(bh), "shard %u slot %u: tag mismatch",
+		      k, i);
 		CHECK(intern__shard_of(interp, h) == sh, "shard %u slot %u: wrong shard", k, i);
 		if (intern__is_static(s)) {
 			CHECK(st == INTERN_IMMORTAL_STATIC, "shard %u slot %u: static in state %u",
@@ -928,8 +929,8 @@ static unsigned check_shard(const struct intern_interp *interp, unsigned k,
 			}
 			CHECK(st == INTERN_MORTAL || st == INTERN_IMMORTAL,
 			      "shard %u slot %u: dynamic entry in state %u", k, i, st);
-			CHECK(s->ob_owner == interp->id, "shard %u slot %u: owner %u, not %u", k,
-			      i, s->ob_owner, interp->id);
+			CHECK(s->ob_owner == interp->id, "shard %u slot %u: owner %u, not %u", k, i,
+			      s->ob_owner, interp->id);
 			CHECK(s->ob_hash == intern__hash(intern__data(s), s->ob_len),
 			      "shard %u slot %u: stale hash", k, i);
 			CHECK(__atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED) !=
@@ -974,8 +975,7 @@ int intern_interp_check(struct intern_interp *interp)
 #ifndef INTERN_NO_STATS
 		CHECK(sh->inserts - sh->removals == sh->live,
 		      "shard %u: %llu inserts - %llu removals != %u entries", k,
-		      (unsigned long long)sh->inserts, (unsigned long long)sh->removals,
-		      sh->live);
+		      (unsigned long long)sh->inserts, (unsigned long long)sh->removals, sh->live);
 #endif
 		if (!all)
 			shard_unlock(sh);

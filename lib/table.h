@@ -105,8 +105,8 @@ static inline bool intern__ref_get_unless_zero(struct intern_str *s)
 		 * published by the slot's release store; the count only needs
 		 * atomicity against the killer's decrement (total order on
 		 * one location). */
-		if (__atomic_compare_exchange_n(&s->ob_refcnt, &c, c + 1, true,
-						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		if (__atomic_compare_exchange_n(&s->ob_refcnt, &c, c + 1, true, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
 			return true;
 		ck_backoff_eb(&backoff);
 	}
@@ -145,8 +145,8 @@ enum {
 
 struct intern__slots {
 	struct rcu_head rcu;
-	uint32_t mask;   /* slots - 1 */
-	uint32_t keyed;  /* INTERN__HASH_PROCESS, _FAST or _SIP */
+	uint32_t mask;  /* slots - 1 */
+	uint32_t keyed; /* INTERN__HASH_PROCESS, _FAST or _SIP */
 	uint64_t key[2];
 	uintptr_t slot[];
 };
@@ -199,7 +199,7 @@ struct intern__probe {
 
 /* Every slot of `a` in probe order from bucket hash `bh`'s home: the
  * body reads slot p.at, which is the p.steps-th after the home. */
-#define INTERN__PROBE_EACH(p, a, bh)                                           \
+#define INTERN__PROBE_EACH(p, a, bh)                                                 \
 	for (struct intern__probe p = { (bh) & (a)->mask, 0 }; p.steps <= (a)->mask; \
 	     p.at = (p.at + 1) & (a)->mask, p.steps++)
 
@@ -241,7 +241,7 @@ intern__probe_find(const struct intern__slots *a, uint32_t bh, const struct inte
 {
 	struct intern__found f = { INTERN__NOWHERE, 0, INTERN__NOWHERE, a->mask + 1u };
 
-	INTERN__PROBE_EACH(p, a, bh) {
+	INTERN__PROBE_EACH (p, a, bh) {
 		const uintptr_t v = intern__slot_load(a, p.at);
 
 		if (v == INTERN__SLOT_EMPTY) {
