@@ -585,6 +585,25 @@ intern_interp_add_statics(struct intern_interp *interp,
  */
 INTERN_EXPORT void intern_barrier(void);
 
+/*
+ * The calling thread gives back what libintern holds for it, as its exit
+ * would: its batch of dead strings goes to RCU (their frees are queued,
+ * not waited for), its statistics counts go to their interpreters, and
+ * libintern's liburcu registration of it, if libintern made one, is
+ * undone.  A registration the application made itself is left alone (the
+ * application undoes it).  Call it, in every thread but the forking one,
+ * before fork(): liburcu's memb readers must all be unregistered then
+ * (see "fork()" above).  The thread may use libintern again afterwards:
+ * it is registered again when it next needs to be.
+ * Returns 0; -EBUSY inside a liburcu read-side critical section (nothing
+ * is given back then).  Strings the thread holds stay valid: references
+ * belong to the caller, not to the thread.
+ * Thread-safe; acts on the calling thread only; may block briefly on
+ * liburcu's registry lock and the statistics lock.  The counts it gives
+ * back are in intern_interp_stats() once it returns.
+ */
+INTERN_EXPORT int intern_thread_detach(void);
+
 struct intern_stats {
 	size_t mortal;          /* entries by state */
 	size_t immortal;
