@@ -211,12 +211,18 @@ static void churn(struct intern_interp *interp, unsigned tag)
 	}
 }
 
-/* Threads that used the library before the fork.  With `detach`, each
- * calls intern_thread_detach() and then waits, alive and outside any
- * libintern call, until stop_workers(); without, each exits at once. */
+/* What each worker does once its strings have died. */
+enum worker_end {
+	WORKER_EXITS,
+	WORKER_DETACHES, /* calls intern_thread_detach(), then waits */
+	WORKER_WAITS,    /* waits, still registered (a misuse before fork) */
+};
+
+/* Threads that used the library before the fork.  A worker that waits
+ * does so alive and outside any libintern call, until stop_workers(). */
 struct workers {
 	struct intern_interp *interp;
-	bool detach;
+	enum worker_end end;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	unsigned started;      /* atomic: names each worker's strings */
@@ -229,12 +235,13 @@ struct workers {
 static void *worker(void *arg)
 {
 	struct workers *w = arg;
-	int rc;
+	int rc = 0;
 
 	churn(w->interp, 1 + __atomic_fetch_add(&w->started, 1, __ATOMIC_RELAXED));
-	if (!w->detach)
+	if (w->end == WORKER_EXITS)
 		return NULL;
-	rc = intern_thread_detach();
+	if (w->end == WORKER_DETACHES)
+		rc = intern_thread_detach();
 	pthread_mutex_lock(&w->lock);
 	w->detach_failed += rc != 0;
 	w->ready++;
@@ -245,13 +252,12 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* Start the workers; return once each is detached and waiting, or has
- * exited. */
+/* Start the workers; return once each is waiting, or has exited. */
 static void start_workers(struct workers *w)
 {
 	for (unsigned i = 0; i < WORKERS; i++)
 		ck_assert_int_eq(pthread_create(&w->tid[i], NULL, worker, w), 0);
-	if (!w->detach) {
+	if (w->end == WORKER_EXITS) {
 		for (unsigned i = 0; i < WORKERS; i++)
 			ck_assert_int_eq(pthread_join(w->tid[i], NULL), 0);
 		return;
@@ -265,7 +271,7 @@ static void start_workers(struct workers *w)
 
 static void stop_workers(struct workers *w)
 {
-	if (!w->detach)
+	if (w->end == WORKER_EXITS)
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->release = true;
@@ -297,12 +303,12 @@ static int child_with_threads(struct intern_interp *interp, struct intern_str *b
 	return child(interp, before_fork);
 }
 
-/* Fork with the workers `detach` says, and check the child. */
-static void fork_with_workers(bool detach)
+/* Fork with workers that `end` so, and check the child. */
+static void fork_with_workers(enum worker_end end)
 {
 	struct workers w = {
 		.interp = test_interp(0),
-		.detach = detach,
+		.end = end,
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.cond = PTHREAD_COND_INITIALIZER,
 	};
@@ -336,14 +342,61 @@ static void fork_with_workers(bool detach)
 /* Workers alive at the fork, each detached. */
 START_TEST(test_fork_detached_workers)
 {
-	fork_with_workers(true);
+	fork_with_workers(WORKER_DETACHES);
 }
 END_TEST
 
 /* Workers that exited before the fork (their exit unregistered them). */
 START_TEST(test_fork_exited_workers)
 {
-	fork_with_workers(false);
+	fork_with_workers(WORKER_EXITS);
+}
+END_TEST
+
+/* A fork with a worker that did not detach: a checking build warns, once,
+ * on stderr (read through a pipe).  The child does nothing: it could hang. */
+START_TEST(test_fork_warns_undetached)
+{
+	struct workers w = {
+		.interp = test_interp(0),
+		.end = WORKER_WAITS,
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+		.cond = PTHREAD_COND_INITIALIZER,
+	};
+	char said[512] = "";
+	int fds[2], saved, status;
+	ssize_t n;
+	pid_t pid;
+
+	churn(w.interp, 0); /* the fork handlers exist */
+	start_workers(&w);
+	ck_assert_int_eq(pipe(fds), 0);
+	fflush(stderr);
+	saved = dup(2);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(dup2(fds[1], 2), 0);
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	dup2(saved, 2);
+	close(saved);
+	close(fds[1]);
+	ck_assert_int_ge(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	n = read(fds[0], said, sizeof(said) - 1);
+	close(fds[0]);
+	said[n > 0 ? n : 0] = '\0';
+#ifndef NDEBUG
+	ck_assert_msg(strstr(said, "libintern: fork() with 4 other threads still registered; "
+				   "call intern_thread_detach() in them first"),
+		      "no warning: \"%s\"", said);
+#else
+	ck_assert_str_eq(said, "");
+#endif
+	stop_workers(&w);
+	intern_barrier();
+	intern_interp_free(w.interp);
+	intern_barrier();
 }
 END_TEST
 
@@ -388,6 +441,7 @@ main(void)
 	tcase_add_test(tc, test_fork_detached_workers);
 	tcase_add_test(tc, test_fork_exited_workers);
 	tcase_add_test(tc, test_detach_then_reuse);
+	tcase_add_test(tc, test_fork_warns_undetached);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }
