@@ -609,8 +609,9 @@ INTERN_EXPORT void intern_barrier(void);
  * Returns 0; -EBUSY inside a liburcu read-side critical section (nothing
  * is given back then).  Strings the thread holds stay valid: references
  * belong to the caller, not to the thread.
- * Thread-safe; acts on the calling thread only; may block briefly on
- * liburcu's registry lock and the statistics lock.  The counts it gives
+ * Thread-safe; acts on the calling thread only.  Blocks: it takes the
+ * statistics lock and liburcu's registry lock, which a grace period in
+ * progress holds until it ends.  The counts it gives
  * back are in intern_interp_stats() once it returns.
  */
 INTERN_EXPORT int intern_thread_detach(void);

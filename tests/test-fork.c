@@ -18,6 +18,7 @@
  * Check forks each test too; every interpreter is made inside the test.
  * White box only for INTERN_TEST_HASH (it links the static build).
  */
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "hash.h" /* INTERN_TEST_HASH */
+#include "rcu.h"  /* intern__read_lock: detaching inside a read section */
 #include "test-util.h"
 
 /* In a total-collision build (-Dtest_hash) every insert walks one probe
@@ -413,6 +415,25 @@ static void *detach_and_return(void *arg)
 	return NULL;
 }
 
+/* Inside a read-side section a detach would unregister an active reader:
+ * it refuses and gives nothing back. */
+START_TEST(test_detach_in_read_section)
+{
+	struct intern_interp *interp = test_interp(0);
+	int rc;
+
+	churn(interp, 3);
+	intern__read_lock();
+	rc = intern_thread_detach();
+	intern__read_unlock();
+	ck_assert_int_eq(rc, -EBUSY);
+	ck_assert(URCU_TLS(urcu_memb_reader).registered);
+	ck_assert_int_eq(intern_thread_detach(), 0);
+	intern_interp_free(interp);
+	intern_barrier();
+}
+END_TEST
+
 START_TEST(test_detach_then_reuse)
 {
 	struct intern_interp *interp = test_interp(0);
@@ -441,6 +462,7 @@ main(void)
 	tcase_add_test(tc, test_fork_detached_workers);
 	tcase_add_test(tc, test_fork_exited_workers);
 	tcase_add_test(tc, test_detach_then_reuse);
+	tcase_add_test(tc, test_detach_in_read_section);
 	tcase_add_test(tc, test_fork_warns_undetached);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
