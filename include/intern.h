@@ -62,18 +62,29 @@
  *   is made by whichever call needs it first.
  *
  *   fork(): the child may go on using libintern, with every interpreter
- *   and string it inherited: libintern registers liburcu's call_rcu fork
+ *   and string it inherited, if at the moment of fork() the forking
+ *   thread is the only one libintern knows: the forking thread may have
+ *   used libintern, and every other thread that used it has exited or
+ *   called intern_thread_detach() since (and is not inside a libintern
+ *   call).  liburcu's memb flavor, which libintern uses, requires every
+ *   reader to be unregistered before fork(): the child inherits the
+ *   parent's reader registry, the threads in it are gone, and its grace
+ *   periods (every free, intern_barrier()) hang or crash.  A checking
+ *   build (no NDEBUG) warns on stderr when libintern itself still has
+ *   other threads registered; registrations the application made itself
+ *   it must undo itself.  libintern registers liburcu's call_rcu fork
  *   hooks with pthread_atfork() (before it first defers a free), so the
  *   child has a call_rcu thread of its own, the frees queued before the
- *   fork run there, and intern_barrier() returns.  As for any library with
- *   locks, this holds when no other thread of the parent was inside a
- *   libintern call at the moment of fork() (a single-threaded prefork
- *   server always qualifies); otherwise the child may call only
- *   async-signal-safe functions, as POSIX says.  Dead strings that other
- *   threads of the parent had not yet handed to RCU (at most 127 a thread)
- *   are never freed in the child.  An application that uses liburcu's memb
- *   call_rcu itself must not also call urcu_memb_call_rcu_before_fork()
- *   and its two siblings: libintern already does.
+ *   fork run there, and intern_barrier() returns.  liburcu discourages
+ *   running those hooks from pthread_atfork() when call_rcu callbacks
+ *   call free(), as libintern's do: it reports occasional hangs on a glibc
+ *   allocator lock in fork().  A thread that exits or detaches hands its
+ *   dead strings to RCU first, so nothing is lost in the child.  (liburcu's
+ *   bp flavor prunes the readers of vanished threads after fork() itself;
+ *   libintern on bp would lift the restriction on other threads, at a
+ *   slower read side.)  An application that uses liburcu's memb call_rcu
+ *   itself must not also call urcu_memb_call_rcu_before_fork() and its two
+ *   siblings: libintern already does.
  *
  *   dlopen(): a program that links neither libintern nor liburcu may load
  *   libintern.so.0 with dlopen() and use it from any number of threads.
@@ -586,6 +597,26 @@ intern_interp_add_statics(struct intern_interp *interp,
  * not be called inside a liburcu read-side critical section.
  */
 INTERN_EXPORT void intern_barrier(void);
+
+/*
+ * The calling thread gives back what libintern holds for it, as its exit
+ * would: its batch of dead strings goes to RCU (their frees are queued,
+ * not waited for), its statistics counts go to their interpreters, and
+ * libintern's liburcu registration of it, if libintern made one, is
+ * undone.  A registration the application made itself is left alone (the
+ * application undoes it).  Call it, in every thread but the forking one,
+ * before fork(): liburcu's memb readers must all be unregistered then
+ * (see "fork()" above).  The thread may use libintern again afterwards:
+ * it is registered again when it next needs to be.
+ * Returns 0; -EBUSY inside a liburcu read-side critical section (nothing
+ * is given back then).  Strings the thread holds stay valid: references
+ * belong to the caller, not to the thread.
+ * Thread-safe; acts on the calling thread only.  Blocks: it takes the
+ * statistics lock and liburcu's registry lock, which a grace period in
+ * progress holds until it ends.  The counts it gives
+ * back are in intern_interp_stats() once it returns.
+ */
+INTERN_EXPORT int intern_thread_detach(void);
 
 struct intern_stats {
 	size_t mortal;          /* entries by state */

@@ -19,7 +19,11 @@
  * so the library registers those calls itself with pthread_atfork(), once,
  * before its first call_rcu (no call_rcu thread exists before that).  The
  * child gets a fresh call_rcu thread, and the callbacks queued before the
- * fork run there.  docs/process.md has what fork guarantees.
+ * fork run there.  The readers are the application's part: every thread
+ * but the forking one must have exited or called intern_thread_detach()
+ * (thread.c counts the threads libintern keeps registered, and a checking
+ * build warns in the prepare handler when others remain).  docs/process.md
+ * has what fork guarantees.
  */
 #include "rcu.h"
 
@@ -108,6 +112,16 @@ void intern__rcu_thread_exit(void)
  * replaces them with a new thread that inherits their queued callbacks. */
 static void before_fork(void)
 {
+#ifndef NDEBUG
+	/* Their reader nodes would stay on liburcu's registry in the child,
+	 * where the threads are gone: its grace periods hang or crash. */
+	unsigned long others = intern__thread_registered_others();
+
+	if (others)
+		fprintf(stderr, "libintern: fork() with %lu other threads still "
+			"registered; call intern_thread_detach() in them first "
+			"(docs/process.md)\n", others);
+#endif
 	urcu_memb_call_rcu_before_fork();
 }
 

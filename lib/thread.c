@@ -17,7 +17,9 @@
  *   2. reclamation: the pending batch goes to call_rcu (rcu.c), which needs
  *      the thread registered: so before
  *   3. the registration libintern made, if any, is undone.
- * Steps 1 and 2 are independent of each other; 3 must come after 2.  POSIX
+ * Steps 1 and 2 are independent of each other; 3 must come after 2.
+ * intern_thread_detach() runs the same three steps on a live thread, so
+ * that it holds nothing of libintern's across a fork() (docs/process.md).  POSIX
  * clears the key's value before calling the destructor, so `exit_armed`
  * is cleared too: a destructor of another library that runs after ours and
  * uses libintern arms the key again, and POSIX calls ours again for it
@@ -47,10 +49,21 @@ static pthread_key_t thread_exit_key;
 static pthread_once_t thread_exit_key_once = PTHREAD_ONCE_INIT;
 static int thread_exit_key_err; /* 0, or why the key could not be made */
 
-static void on_thread_exit(void *arg)
+/* Threads whose liburcu registration libintern made and has not undone:
+ * the fork handler compares it with the forking thread's own (rcu.c). */
+static unsigned long registered_count;
+
+unsigned long intern__thread_registered_others(void)
 {
-	(void)arg;
-	intern__self.exit_armed = false; /* POSIX cleared the key's value */
+	unsigned long n = __atomic_load_n(&registered_count, __ATOMIC_RELAXED);
+
+	return intern__self.registered_by_us ? n - 1 : n;
+}
+
+/* Steps 1 to 3: what the thread holds goes back (thread exit, and
+ * intern_thread_detach()). */
+static void give_back(void)
+{
 	intern__stats_thread_exit();     /* 1 */
 #ifndef INTERN_NO_STATS
 	intern__self.slot_last = (struct intern__tslot *)&no_slot;
@@ -59,7 +72,25 @@ static void on_thread_exit(void *arg)
 	if (intern__self.registered_by_us) {
 		urcu_memb_unregister_thread(); /* 3 */
 		intern__self.registered_by_us = false;
+		__atomic_fetch_sub(&registered_count, 1, __ATOMIC_RELAXED);
 	}
+}
+
+static void on_thread_exit(void *arg)
+{
+	(void)arg;
+	intern__self.exit_armed = false; /* POSIX cleared the key's value */
+	give_back();
+}
+
+/* The exit path, now.  The key stays armed: if the thread uses libintern
+ * again, it is registered again lazily and the exit path gives that back. */
+INTERN_API int intern_thread_detach(void)
+{
+	if (URCU_TLS(urcu_memb_reader).registered && urcu_memb_read_ongoing())
+		return -EBUSY;
+	give_back();
+	return 0;
 }
 
 static void make_exit_key(void)
@@ -88,6 +119,7 @@ void intern__thread_register(void)
 {
 	urcu_memb_register_thread();
 	intern__self.registered_by_us = true;
+	__atomic_fetch_add(&registered_count, 1, __ATOMIC_RELAXED);
 	if (intern__thread_arm_exit() < 0)
 		intern__die("thread: cannot arm the thread-exit handler");
 }

@@ -7,7 +7,8 @@
  * strings waiting for a grace period (rcu.c), and counter slots for the
  * lookup statistics (stats.c).  All three live in one thread-local struct,
  * intern__self, and one pthread key destructor gives them back in a fixed
- * order (thread.c says which and why).
+ * order (thread.c says which and why); intern_thread_detach() gives them
+ * back early, by the same path.
  */
 #ifndef INTERN_THREAD_H
 #define INTERN_THREAD_H
@@ -61,6 +62,11 @@ void intern__thread_register(void);
 /* Make the exit path run when the calling thread exits: 0, or a negative
  * errno when the pthread key cannot be made or set.  Cheap once armed. */
 int intern__thread_arm_exit(void);
+
+/* How many threads other than the caller libintern keeps registered with
+ * liburcu (a relaxed count: exact when nothing registers or detaches
+ * meanwhile, as at fork()). */
+unsigned long intern__thread_registered_others(void);
 
 /* The exit path's steps, called by thread.c only, in this order.  Each
  * works on the calling thread's intern__self. */
