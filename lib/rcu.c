@@ -118,9 +118,11 @@ static void before_fork(void)
 	unsigned long others = intern__thread_registered_others();
 
 	if (others)
-		fprintf(stderr, "libintern: fork() with %lu other threads still "
+		fprintf(stderr,
+			"libintern: fork() with %lu other threads still "
 			"registered; call intern_thread_detach() in them first "
-			"(docs/process.md)\n", others);
+			"(docs/process.md)\n",
+			others);
 #endif
 	urcu_memb_call_rcu_before_fork();
 }
@@ -183,7 +185,8 @@ static void free_after_grace(void *obj)
 {
 	if (urcu_memb_read_ongoing()) {
 		intern__misuse("decref inside a liburcu read-side section, out of "
-			       "memory: %p is kept, not freed", obj);
+			       "memory: %p is kept, not freed",
+			       obj);
 		return;
 	}
 	urcu_memb_synchronize_rcu();

@@ -64,11 +64,11 @@ unsigned long intern__thread_registered_others(void)
  * intern_thread_detach()). */
 static void give_back(void)
 {
-	intern__stats_thread_exit();     /* 1 */
+	intern__stats_thread_exit(); /* 1 */
 #ifndef INTERN_NO_STATS
 	intern__self.slot_last = (struct intern__tslot *)&no_slot;
 #endif
-	intern__rcu_thread_exit();       /* 2 */
+	intern__rcu_thread_exit(); /* 2 */
 	if (intern__self.registered_by_us) {
 		urcu_memb_unregister_thread(); /* 3 */
 		intern__self.registered_by_us = false;

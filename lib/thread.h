@@ -30,7 +30,7 @@ struct intern__free_batch;
  * names the interpreter counted here, NULL when the slot is free.
  */
 struct intern__tslot {
-	uint64_t lookups;              /* hits are lookups - misses */
+	uint64_t lookups; /* hits are lookups - misses */
 	uint64_t misses;
 	const struct intern_interp *interp;
 };
@@ -41,13 +41,13 @@ struct intern__thread {
 	struct intern__tslot *slot_last; /* never NULL (thread.c: no_slot) */
 	struct intern__tslot slot[INTERN__THREAD_SLOTS];
 	struct intern__thread *next, *prev; /* stats.c's list, under its lock */
-	bool listed;                   /* on that list */
+	bool listed;                        /* on that list */
 #endif
 	/* Reclamation (rcu.c): dead strings not yet handed to call_rcu. */
 	struct intern__free_batch *pending;
 	/* The lifecycle (thread.c). */
-	bool registered_by_us;         /* liburcu registration to undo at exit */
-	bool exit_armed;               /* the exit path will run */
+	bool registered_by_us; /* liburcu registration to undo at exit */
+	bool exit_armed;       /* the exit path will run */
 };
 
 /* The calling thread's state.  Only the thread itself writes it, except
