@@ -35,28 +35,21 @@ static inline uint64_t rotl64(uint64_t x, int b)
 	return (x << b) | (x >> (64 - b));
 }
 
-static inline uint64_t load_le64(const unsigned char *p)
+/* The n (4 or 8) bytes at p as a little-endian number.  memcpy, not a
+ * cast: the bytes need not be aligned; with n a constant it is one load. */
+static inline uint64_t load_le(const unsigned char *p, size_t n)
 {
-	uint64_t w;
+	uint64_t w = 0;
 
-	/* memcpy, not a cast: the bytes need not be aligned. */
-	memcpy(&w, p, 8);
+	memcpy(&w, p, n);
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-	w = __builtin_bswap64(w);
+	w = __builtin_bswap64(w) >> (64 - 8 * n);
 #endif
 	return w;
 }
 
-static inline uint64_t load_le32(const unsigned char *p)
-{
-	uint32_t w;
-
-	memcpy(&w, p, 4);
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-	w = __builtin_bswap32(w);
-#endif
-	return w;
-}
+#define load_le64(p) load_le((p), 8)
+#define load_le32(p) load_le((p), 4)
 
 /* The last 0-7 bytes, little-endian, with the length in the top byte. */
 static inline uint64_t load_tail(const unsigned char *p, size_t len)
