@@ -46,8 +46,8 @@ struct ck_head {
 
 struct ck_entry {
 	struct ck_head h;
-	_Atomic uint32_t refcnt;   /* counted mode only */
-	char data[];               /* len bytes and a NUL */
+	_Atomic uint32_t refcnt; /* counted mode only */
+	char data[];             /* len bytes and a NUL */
 };
 
 struct ck_probe {
@@ -56,7 +56,7 @@ struct ck_probe {
 };
 
 struct ck_shard {
-	pthread_mutex_t lock;      /* the shard's one writer */
+	pthread_mutex_t lock; /* the shard's one writer */
 	ck_hs_t hs;
 } __attribute__((aligned(64)));
 
@@ -159,8 +159,8 @@ static void *ck_create(const struct bench_table_config *cfg)
 	t->counted = cfg->counted;
 	for (unsigned i = 0; i < CK_SHARDS; i++) {
 		pthread_mutex_init(&t->shards[i].lock, NULL);
-		if (!ck_hs_init(&t->shards[i].hs, mode, ck_hash_cb, ck_compare_cb,
-				&ck_allocator, CK_INITIAL_CAPACITY, 0))
+		if (!ck_hs_init(&t->shards[i].hs, mode, ck_hash_cb, ck_compare_cb, &ck_allocator,
+				CK_INITIAL_CAPACITY, 0))
 			bench_die("ck_hs_init failed");
 	}
 	return t;

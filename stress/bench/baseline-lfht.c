@@ -35,9 +35,9 @@ struct lf_table {
 
 struct lf_entry {
 	struct cds_lfht_node node;
-	_Atomic uint32_t refcnt;   /* counted mode only */
+	_Atomic uint32_t refcnt; /* counted mode only */
 	uint32_t len;
-	char data[];               /* len bytes and a NUL */
+	char data[]; /* len bytes and a NUL */
 };
 
 struct lf_key {
@@ -83,8 +83,7 @@ static void *lf_create(const struct bench_table_config *cfg)
 		buckets <<= 1;
 	t->counted = cfg->counted;
 	/* No CDS_LFHT_AUTO_RESIZE, and min = max = init: a fixed size. */
-	t->ht = cds_lfht_new_flavor(buckets, buckets, buckets, 0,
-				    &urcu_memb_flavor, NULL);
+	t->ht = cds_lfht_new_flavor(buckets, buckets, buckets, 0, &urcu_memb_flavor, NULL);
 	if (!t->ht)
 		bench_die("cds_lfht_new failed");
 	return t;
@@ -148,8 +147,7 @@ __attribute__((noinline)) static const void *lf_intern(void *tab, const char *s,
 		 * it is gone, or another node stands there now, start over. */
 		cds_lfht_lookup(t->ht, hash, lf_match, &key, &iter);
 		if (cds_lfht_iter_get_node(&iter) == node &&
-		    cds_lfht_replace(t->ht, &iter, hash, lf_match, &key,
-				     &fresh->node) == 0) {
+		    cds_lfht_replace(t->ht, &iter, hash, lf_match, &key, &fresh->node) == 0) {
 			e = fresh;
 			break;
 		}

@@ -37,17 +37,17 @@
 struct oa_entry {
 	_Atomic uint32_t refcnt; /* counted mode only */
 	uint32_t len;
-	char data[];             /* len bytes and a NUL */
+	char data[]; /* len bytes and a NUL */
 };
 
 struct oa_slot {
 	uint32_t hash;
-	struct oa_entry *e;      /* NULL: empty */
+	struct oa_entry *e; /* NULL: empty */
 };
 
 struct oa_table {
 	struct oa_slot *slots;
-	size_t mask;             /* capacity - 1, capacity a power of two */
+	size_t mask; /* capacity - 1, capacity a power of two */
 	size_t used;
 };
 
@@ -62,8 +62,8 @@ static void oa_init(struct oa_table *t)
 
 /* The entry with these bytes, or NULL; *slot is its slot or the empty slot
  * ending the probe. */
-static inline struct oa_entry *oa_find(const struct oa_table *t, uint32_t hash,
-				       const char *s, size_t len, size_t *slot)
+static inline struct oa_entry *oa_find(const struct oa_table *t, uint32_t hash, const char *s,
+				       size_t len, size_t *slot)
 {
 	size_t i = hash & t->mask;
 
@@ -74,8 +74,7 @@ static inline struct oa_entry *oa_find(const struct oa_table *t, uint32_t hash,
 			*slot = i;
 			return NULL;
 		}
-		if (sl->hash == hash && sl->e->len == len &&
-		    memcmp(sl->e->data, s, len) == 0) {
+		if (sl->hash == hash && sl->e->len == len && memcmp(sl->e->data, s, len) == 0) {
 			*slot = i;
 			return sl->e;
 		}
@@ -104,8 +103,8 @@ static void oa_grow(struct oa_table *t)
 }
 
 /* Insert a new entry for bytes known to be absent; *slot from oa_find. */
-static struct oa_entry *oa_insert(struct oa_table *t, uint32_t hash, const char *s,
-				  size_t len, size_t slot, uint32_t refcnt)
+static struct oa_entry *oa_insert(struct oa_table *t, uint32_t hash, const char *s, size_t len,
+				  size_t slot, uint32_t refcnt)
 {
 	struct oa_entry *e = malloc(sizeof(*e) + len + 1);
 
@@ -161,7 +160,11 @@ static void oa_destroy(struct oa_table *t)
  * The table behind a lock
  * ------------------------------------------------------------------------- */
 
-enum lock_kind { LOCK_NONE, LOCK_MUTEX, LOCK_RWLOCK };
+enum lock_kind {
+	LOCK_NONE,
+	LOCK_MUTEX,
+	LOCK_RWLOCK
+};
 
 struct locked_table {
 	enum lock_kind kind;
@@ -198,8 +201,8 @@ static inline void count_exclusive(struct oa_entry *e)
 	atomic_store_explicit(&e->refcnt, c + 1, memory_order_relaxed);
 }
 
-static inline const void *locked_intern(struct locked_table *lt, const char *s,
-					size_t len, enum lock_kind kind)
+static inline const void *locked_intern(struct locked_table *lt, const char *s, size_t len,
+					enum lock_kind kind)
 {
 	uint32_t hash = bench_hash(s, len);
 	struct oa_entry *e;
@@ -231,8 +234,7 @@ static inline const void *locked_intern(struct locked_table *lt, const char *s,
 	return e;
 }
 
-static inline void locked_release(struct locked_table *lt, const void *h,
-				  enum lock_kind kind)
+static inline void locked_release(struct locked_table *lt, const void *h, enum lock_kind kind)
 {
 	struct oa_entry *e = (struct oa_entry *)h;
 	uint32_t c;
@@ -247,8 +249,7 @@ static inline void locked_release(struct locked_table *lt, const void *h,
 	if (c == 0) {
 		size_t slot;
 
-		if (oa_find(&lt->t, bench_hash(e->data, e->len), e->data, e->len,
-			    &slot) != e)
+		if (oa_find(&lt->t, bench_hash(e->data, e->len), e->data, e->len, &slot) != e)
 			bench_die("locked table: a counted entry is not in its table");
 		oa_remove_at(&lt->t, slot);
 		free(e); /* every access to it happens under this lock */
@@ -288,40 +289,36 @@ static void locked_destroy(void *tab)
  * (noinline) on purpose: every implementation is reached through the same
  * indirect call.
  */
-#define LOCKED_IMPL(var, kind, row, text, role_)                                   \
-	__attribute__((noinline)) static const void *var##_intern(                 \
-		void *tab, const char *s, size_t len)                              \
-	{                                                                          \
-		return locked_intern(tab, s, len, kind);                           \
-	}                                                                          \
-	__attribute__((noinline)) static void var##_release(void *tab,             \
-							     const void *h)        \
-	{                                                                          \
-		locked_release(tab, h, kind);                                      \
-	}                                                                          \
-	static void *var##_create(const struct bench_table_config *cfg)            \
-	{                                                                          \
-		return locked_create(cfg, kind);                                   \
-	}                                                                          \
-	const struct bench_impl bench_impl_##var = {                               \
-		.name = row,                                                       \
-		.about = text,                                                     \
-		.role = role_,                                                     \
-		.create = var##_create,                                            \
-		.destroy = locked_destroy,                                         \
-		.intern = var##_intern,                                            \
-		.release = var##_release,                                          \
+#define LOCKED_IMPL(var, kind, row, text, role_)                                            \
+	__attribute__((noinline)) static const void *var##_intern(void *tab, const char *s, \
+								  size_t len)               \
+	{                                                                                   \
+		return locked_intern(tab, s, len, kind);                                    \
+	}                                                                                   \
+	__attribute__((noinline)) static void var##_release(void *tab, const void *h)       \
+	{                                                                                   \
+		locked_release(tab, h, kind);                                               \
+	}                                                                                   \
+	static void *var##_create(const struct bench_table_config *cfg)                     \
+	{                                                                                   \
+		return locked_create(cfg, kind);                                            \
+	}                                                                                   \
+	const struct bench_impl bench_impl_##var = {                                        \
+		.name = row,                                                                \
+		.about = text,                                                              \
+		.role = role_,                                                              \
+		.create = var##_create,                                                     \
+		.destroy = locked_destroy,                                                  \
+		.intern = var##_intern,                                                     \
+		.release = var##_release,                                                   \
 	}
 
 LOCKED_IMPL(limit, LOCK_NONE, "limit",
-	    "open addressing, no synchronization, 1 thread only (the ceiling)",
-	    BENCH_ROLE_LIMIT);
-LOCKED_IMPL(mutex, LOCK_MUTEX, "mutex",
-	    "the same table behind one global pthread mutex",
+	    "open addressing, no synchronization, 1 thread only (the ceiling)", BENCH_ROLE_LIMIT);
+LOCKED_IMPL(mutex, LOCK_MUTEX, "mutex", "the same table behind one global pthread mutex",
 	    BENCH_ROLE_BASELINE);
 LOCKED_IMPL(rwlock, LOCK_RWLOCK, "rwlock",
-	    "the same table behind one pthread rwlock (read lock for hits)",
-	    BENCH_ROLE_BASELINE);
+	    "the same table behind one pthread rwlock (read lock for hits)", BENCH_ROLE_BASELINE);
 
 /* ---------------------------------------------------------------------------
  * The distinct-string set for workload building

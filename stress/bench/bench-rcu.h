@@ -23,7 +23,7 @@
 
 struct bench_rcu_tail {
 	struct rcu_head head;
-	void *obj;             /* the allocation to free */
+	void *obj; /* the allocation to free */
 };
 
 /* Bytes to allocate for an object of `size` bytes, with a tail if counted. */
@@ -50,8 +50,8 @@ static void bench_rcu_free_cb(struct rcu_head *head)
 static inline void bench_rcu_free_deferred(void *obj, size_t size)
 {
 	size_t align = _Alignof(struct bench_rcu_tail);
-	struct bench_rcu_tail *tail =
-		(struct bench_rcu_tail *)((char *)obj + ((size + align - 1) & ~(align - 1)));
+	struct bench_rcu_tail *tail = (struct bench_rcu_tail *)((char *)obj + ((size + align - 1) &
+									       ~(align - 1)));
 
 	tail->obj = obj;
 	urcu_memb_call_rcu(&tail->head, bench_rcu_free_cb);

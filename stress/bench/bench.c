@@ -204,7 +204,8 @@ static unsigned long parse_ulong(const char *opt, const char *s, unsigned long m
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (errno || end == s || *end || v < min || v > max)
-		bench_usage_error("%s: expected a number in [%lu, %lu], got \"%s\"", opt, min, max, s);
+		bench_usage_error("%s: expected a number in [%lu, %lu], got \"%s\"", opt, min, max,
+				  s);
 	return v;
 }
 
@@ -304,7 +305,9 @@ static void parse_options(struct bench_options *o, int argc, char **argv)
 				bench_usage_error("--tokens: name at least one file or directory");
 			continue;
 		} else if (!v) {
-			bench_usage_error("%s: %s", a, a[0] == '-' ? "missing value, or unknown option" : "unexpected argument");
+			bench_usage_error("%s: %s", a,
+					  a[0] == '-' ? "missing value, or unknown option"
+						      : "unexpected argument");
 		} else if (!strcmp(a, "--threads")) {
 			threads = v;
 		} else if (!strcmp(a, "--max-threads")) {
@@ -319,7 +322,8 @@ static void parse_options(struct bench_options *o, int argc, char **argv)
 
 			slice = strtod(v, &end);
 			if (*end || !(slice > 0 && slice <= 60))
-				bench_usage_error("--time: expected seconds in (0, 60], got \"%s\"", v);
+				bench_usage_error("--time: expected seconds in (0, 60], got \"%s\"",
+						  v);
 		} else if (!strcmp(a, "--tokens-max")) {
 			o->tokens_max = parse_ulong(a, v, 1, 1UL << 30);
 		} else if (!strcmp(a, "--workloads")) {
@@ -368,17 +372,12 @@ static void parse_options(struct bench_options *o, int argc, char **argv)
  * ------------------------------------------------------------------------- */
 
 static const struct bench_impl *const all_impls[] = {
-	&bench_impl_limit,
-	&bench_impl_libintern,
-	&bench_impl_libintern_mortal,
-	&bench_impl_mutex,
-	&bench_impl_rwlock,
+	&bench_impl_limit,       &bench_impl_libintern, &bench_impl_libintern_mortal,
+	&bench_impl_mutex,       &bench_impl_rwlock,
 #ifdef BENCH_HAVE_GLIB
 	&bench_impl_glib,
 #endif
-	&bench_impl_lfht,
-	&bench_impl_ckhs,
-	&bench_impl_intern_map,
+	&bench_impl_lfht,        &bench_impl_ckhs,      &bench_impl_intern_map,
 	&bench_impl_content_map,
 };
 
@@ -406,7 +405,7 @@ struct run {
 	const struct bench_stream *stream;
 	bench_intern_fn *intern;
 	bench_release_fn *release; /* NULL: handles carry nothing */
-	bool keep;                /* BENCH_OP_KEEP: store handles, stop at slice end */
+	bool keep;                 /* BENCH_OP_KEEP: store handles, stop at slice end */
 	pthread_barrier_t start;
 	/*
 	 * Set by the main thread when the time slice ends.  It carries no
@@ -420,8 +419,8 @@ struct run {
 struct worker {
 	struct run *run;
 	pthread_t tid;
-	size_t begin, end;        /* byte offsets: start, and where to wrap/stop */
-	const void **kept;        /* BENCH_OP_KEEP: a slot per record of the slice */
+	size_t begin, end; /* byte offsets: start, and where to wrap/stop */
+	const void **kept; /* BENCH_OP_KEEP: a slot per record of the slice */
 	size_t nkept;
 	uint64_t ops;
 	uint64_t t_start, t_end;
@@ -447,8 +446,8 @@ static void cpu_snapshot(struct cpu_snap *s)
 	struct timespec ts;
 	FILE *f = fopen("/proc/stat", "r");
 
-	s->ok = f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
-			    &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8;
+	s->ok = f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+			    &v[3], &v[4], &v[5], &v[6], &v[7]) == 8;
 	if (f)
 		fclose(f);
 	/* user nice system [idle iowait] irq softirq steal */
@@ -539,8 +538,7 @@ struct rep_result {
 	bool exhausted;
 };
 
-static struct rep_result run_rep(const struct bench_options *o, struct run *r,
-				 unsigned nthreads)
+static struct rep_result run_rep(const struct bench_options *o, struct run *r, unsigned nthreads)
 {
 	struct worker *wk = bench_xcalloc(nthreads, sizeof(*wk));
 	const struct bench_stream *st = r->stream;
@@ -622,7 +620,7 @@ static struct rep_result run_rep(const struct bench_options *o, struct run *r,
 
 struct table {
 	void *tab;
-	const void **held;        /* references the preload took, to drop later */
+	const void **held; /* references the preload took, to drop later */
 	size_t nheld;
 };
 
@@ -678,8 +676,7 @@ static void table_open(struct table *t, const struct bench_impl *impl,
 	}
 }
 
-static void table_close(struct table *t, const struct bench_impl *impl,
-			bench_release_fn *release)
+static void table_close(struct table *t, const struct bench_impl *impl, bench_release_fn *release)
 {
 	for (size_t k = 0; k < t->nheld; k++)
 		release(t->tab, t->held[k]);
@@ -721,8 +718,8 @@ static void progress_show(struct progress *pg, const struct bench_workload *w,
 }
 
 /* Into a log or a pipe: a line as each workload starts. */
-static void progress_workload(const struct progress *pg, const struct bench_workload *w,
-			      size_t wi, size_t nworkloads)
+static void progress_workload(const struct progress *pg, const struct bench_workload *w, size_t wi,
+			      size_t nworkloads)
 {
 	if (pg->tty)
 		return;
@@ -764,8 +761,7 @@ static void cell_add(struct bench_cell *c, const struct rep_result *res)
 
 static void cell_finish(struct bench_cell *c)
 {
-	c->others = c->others_ns >= 0 && c->capacity_ns > 0 ? c->others_ns / c->capacity_ns
-							    : -1;
+	c->others = c->others_ns >= 0 && c->capacity_ns > 0 ? c->others_ns / c->capacity_ns : -1;
 	c->median = median(c->mops, c->nreps);
 	c->min = c->mops[0];
 	c->max = c->mops[c->nreps - 1];
@@ -839,8 +835,7 @@ static struct rep_result measure(const struct bench_options *o, struct bench_rep
 }
 
 /* The run of one implementation on one workload: its table and callbacks. */
-static void run_setup(struct run *r, const struct bench_impl *impl,
-		      const struct bench_workload *w)
+static void run_setup(struct run *r, const struct bench_impl *impl, const struct bench_workload *w)
 {
 	bool refs = w->counted || (impl->caps & BENCH_CAP_ALWAYS_REFS);
 
@@ -859,8 +854,8 @@ static void run_setup(struct run *r, const struct bench_impl *impl,
  * (neighbours on the host), a slow spell then lands on all rows alike
  * instead of on whichever ran at that time, and the median discards it.
  */
-static void run_workload(const struct bench_options *o, struct bench_report *rep,
-			 size_t wi, struct progress *pg)
+static void run_workload(const struct bench_options *o, struct bench_report *rep, size_t wi,
+			 struct progress *pg)
 {
 	const struct bench_workload *w = &rep->workloads[wi];
 	const struct bench_table_config cfg = { w->expected, w->counted, w };
@@ -893,7 +888,8 @@ static void run_workload(const struct bench_options *o, struct bench_report *rep
 				if (rep->skip_reason[wi * n + ii] || !runs_at(impl, o->threads[ti]))
 					continue;
 				progress_show(pg, w, impl, o->threads[ti], k, o->reps);
-				res = measure(o, rep, &runs[ii], &tables[ii], w, &cfg, o->threads[ti]);
+				res = measure(o, rep, &runs[ii], &tables[ii], w, &cfg,
+					      o->threads[ti]);
 				cell_add(bench_cell_at(rep, wi, ii, ti), &res);
 				pg->done++;
 			}
@@ -977,12 +973,11 @@ int main(int argc, char **argv)
 	fprintf(stderr, "intern-bench: %s mode, %u cores, threads", opt.mode, opt.ncpus);
 	for (unsigned t = 0; t < opt.nthreads; t++)
 		fprintf(stderr, "%s%u", t ? "," : " ", opt.threads[t]);
-	fprintf(stderr, ", %u reps x %.3g s%s, %s; building workloads...\n", opt.reps,
-		opt.slice_s, opt.pin ? ", pinned" : "", bench_hash_mode(&opt));
+	fprintf(stderr, ", %u reps x %.3g s%s, %s; building workloads...\n", opt.reps, opt.slice_s,
+		opt.pin ? ", pinned" : "", bench_hash_mode(&opt));
 	rep.nworkloads = bench_workloads_build(&opt, &workloads);
 	rep.workloads = workloads;
-	rep.cells = bench_xcalloc(rep.nworkloads * rep.nimpls * opt.nthreads,
-				  sizeof(*rep.cells));
+	rep.cells = bench_xcalloc(rep.nworkloads * rep.nimpls * opt.nthreads, sizeof(*rep.cells));
 	rep.skip_reason = bench_xcalloc(rep.nworkloads * rep.nimpls, sizeof(*rep.skip_reason));
 	rep.memory = bench_xcalloc(rep.nimpls, sizeof(*rep.memory));
 
@@ -1001,9 +996,11 @@ int main(int argc, char **argv)
 
 	pg.tty = isatty(STDERR_FILENO);
 	pg.t_begin = bench_now_ns();
-	fprintf(stderr, "intern-bench: %zu workloads, %zu rows, %zu measurements of %.3g s "
-		"each (plus building each table): at least %.0f s\n", rep.nworkloads, rep.nimpls,
-		pg.total, opt.slice_s, (double)(pg.total + opt.nthreads * opt.reps) * opt.slice_s);
+	fprintf(stderr,
+		"intern-bench: %zu workloads, %zu rows, %zu measurements of %.3g s "
+		"each (plus building each table): at least %.0f s\n",
+		rep.nworkloads, rep.nimpls, pg.total, opt.slice_s,
+		(double)(pg.total + opt.nthreads * opt.reps) * opt.slice_s);
 	rep.machine = bench_xcalloc(opt.nthreads, sizeof(*rep.machine));
 	rep.retry_s_left = (double)(pg.total + opt.nthreads * opt.reps) * opt.slice_s / 4;
 	calibrate(&opt, &rep, &workloads[0]);

@@ -41,9 +41,9 @@
  */
 struct bench_stream {
 	unsigned char *bytes;
-	size_t size;      /* bytes of records */
-	size_t count;     /* records */
-	size_t *marks;    /* byte offset of record k * BENCH_MARK_EVERY */
+	size_t size;   /* bytes of records */
+	size_t count;  /* records */
+	size_t *marks; /* byte offset of record k * BENCH_MARK_EVERY */
 	size_t nmarks;
 	size_t string_bytes; /* sum of len + 1 over the records */
 	size_t cap, marks_cap;
@@ -61,8 +61,7 @@ void bench_stream_free(struct bench_stream *st);
  * offset of its first record and stores that record's index in *record.
  * i == n gives the end (size, count).
  */
-size_t bench_stream_slice(const struct bench_stream *st, unsigned i, unsigned n,
-			  size_t *record);
+size_t bench_stream_slice(const struct bench_stream *st, unsigned i, unsigned n, size_t *record);
 
 /* ---------------------------------------------------------------------------
  * Workloads
@@ -78,13 +77,13 @@ enum bench_op {
 
 struct bench_workload {
 	const char *name;
-	const char *about;        /* one line: what an op is */
+	const char *about; /* one line: what an op is */
 	enum bench_op op;
-	bool counted;             /* baselines count references; entries die at 0 */
-	bool fresh_table;         /* a new, empty table for every repetition */
-	bool hits;                /* every op finds a pre-interned key */
-	bool memory;              /* measure bytes per entry while preloading */
-	size_t expected;          /* most entries the table will hold */
+	bool counted;                /* baselines count references; entries die at 0 */
+	bool fresh_table;            /* a new, empty table for every repetition */
+	bool hits;                   /* every op finds a pre-interned key */
+	bool memory;                 /* measure bytes per entry while preloading */
+	size_t expected;             /* most entries the table will hold */
 	struct bench_stream preload; /* distinct keys interned before timing */
 	struct bench_stream stream;  /* what the threads replay */
 };
@@ -96,8 +95,7 @@ struct bench_options; /* bench.c */
  * number built; *out is an array the caller frees with
  * bench_workloads_free().  Dies on a token file it cannot read.
  */
-size_t bench_workloads_build(const struct bench_options *opt,
-			     struct bench_workload **out);
+size_t bench_workloads_build(const struct bench_options *opt, struct bench_workload **out);
 void bench_workloads_free(struct bench_workload *w, size_t n);
 
 /* ---------------------------------------------------------------------------
@@ -143,7 +141,7 @@ enum bench_role {
 	BENCH_ROLE_LIBINTERN_MORTAL, /* the reference row for counted workloads */
 	BENCH_ROLE_LIMIT,            /* unsynchronized: one thread, a ceiling */
 	BENCH_ROLE_BASELINE,
-	BENCH_ROLE_MAP,              /* a map lookup, not an interner: no target */
+	BENCH_ROLE_MAP, /* a map lookup, not an interner: no target */
 };
 
 /* Every handle carries a reference, whatever the table mode (libintern). */
@@ -230,8 +228,7 @@ static inline bool bench_ref_get_unless_zero(_Atomic uint32_t *count)
 	do {
 		if (c == 0)
 			return false;
-	} while (!atomic_compare_exchange_weak_explicit(count, &c, c + 1,
-							memory_order_relaxed,
+	} while (!atomic_compare_exchange_weak_explicit(count, &c, c + 1, memory_order_relaxed,
 							memory_order_relaxed));
 	return true;
 }
@@ -260,7 +257,7 @@ static inline bool bench_ref_put(_Atomic uint32_t *count)
 enum bench_cell_status {
 	BENCH_CELL_NOT_RUN = 0, /* not asked for (the limit above 1 thread) */
 	BENCH_CELL_OK,
-	BENCH_CELL_SKIPPED,     /* the implementation cannot do the workload */
+	BENCH_CELL_SKIPPED, /* the implementation cannot do the workload */
 };
 
 struct bench_cell {
@@ -273,15 +270,15 @@ struct bench_cell {
 	 * a cell measured on a busy machine shows it.  < 0: unknown. */
 	double others_ns, capacity_ns;
 	double others;
-	bool exhausted;              /* a thread ran out of its slice early */
+	bool exhausted; /* a thread ran out of its slice early */
 };
 
 struct bench_memory {
 	bool measured;
 	size_t entries;
-	double mean_string;          /* mean len + 1 */
-	double bytes_per_entry;      /* beyond the string's bytes and NUL */
-	double own_per_entry;        /* by its own accounting; < 0: none */
+	double mean_string;     /* mean len + 1 */
+	double bytes_per_entry; /* beyond the string's bytes and NUL */
+	double own_per_entry;   /* by its own accounting; < 0: none */
 };
 
 /* A repetition during which other processes used more than this share of
@@ -289,23 +286,23 @@ struct bench_memory {
 #define BENCH_BUSY 0.10
 
 struct bench_options {
-	const char *mode;            /* "quick" or "full" */
+	const char *mode; /* "quick" or "full" */
 	unsigned threads[BENCH_MAX_THREADS_LIST];
 	unsigned nthreads;
 	unsigned reps;
-	unsigned retries;            /* re-runs of a busy repetition, at most */
-	double slice_s;              /* seconds per repetition */
+	unsigned retries; /* re-runs of a busy repetition, at most */
+	double slice_s;   /* seconds per repetition */
 	bool pin;
-	bool same_hash;              /* --same-hash: every table on libintern's hash */
+	bool same_hash; /* --same-hash: every table on libintern's hash */
 	unsigned ncpus;
 	size_t small_keys, large_keys, churn_keys, misses_keys;
 	size_t tokens_max;
 	const char **token_paths;
 	size_t ntoken_paths;
-	const char *only_workloads;  /* comma list, or NULL for all */
+	const char *only_workloads; /* comma list, or NULL for all */
 	const char *only_impls;
 	const char *csv_path, *md_path, *plots_dir;
-	char *command;               /* the command line, for the report */
+	char *command; /* the command line, for the report */
 };
 
 struct bench_report {
@@ -324,8 +321,8 @@ struct bench_report {
 	double elapsed_s;
 };
 
-static inline struct bench_cell *bench_cell_at(const struct bench_report *r,
-					       size_t w, size_t i, size_t t)
+static inline struct bench_cell *bench_cell_at(const struct bench_report *r, size_t w, size_t i,
+					       size_t t)
 {
 	return &r->cells[(w * r->nimpls + i) * r->opt->nthreads + t];
 }

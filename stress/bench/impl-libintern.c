@@ -128,8 +128,7 @@ static size_t li_own_bytes(void *tab, double *bytes)
 
 static const char *li_immortal_unsupported(const struct bench_workload *w)
 {
-	return w->counted ? "immortal strings never leave the table: see libintern-mortal"
-			  : NULL;
+	return w->counted ? "immortal strings never leave the table: see libintern-mortal" : NULL;
 }
 
 const struct bench_impl bench_impl_libintern = {

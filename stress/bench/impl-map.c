@@ -245,14 +245,12 @@ static inline struct content_slot *content_probe(const struct content_table *t, 
 	for (;; i = (i + 1) & t->mask) {
 		struct content_slot *slot = &t->slots[i];
 
-		if (!slot->key ||
-		    (slot->key->len == len && memcmp(slot->key->bytes, s, len) == 0))
+		if (!slot->key || (slot->key->len == len && memcmp(slot->key->bytes, s, len) == 0))
 			return slot;
 	}
 }
 
-__attribute__((noinline)) static const void *content_lookup(void *tab, const char *s,
-							   size_t len)
+__attribute__((noinline)) static const void *content_lookup(void *tab, const char *s, size_t len)
 {
 	return content_probe(tab, s, len)->value;
 }

@@ -185,7 +185,11 @@ static size_t count_disturbed(const struct bench_report *r)
  * Targets
  * ------------------------------------------------------------------------- */
 
-enum verdict { NA, PASS, MISS };
+enum verdict {
+	NA,
+	PASS,
+	MISS
+};
 
 struct target {
 	enum verdict verdict;
@@ -199,8 +203,7 @@ struct targets {
 	size_t n;
 };
 
-__attribute__((format(printf, 3, 4))) static void target_add(struct targets *ts,
-							     enum verdict v,
+__attribute__((format(printf, 3, 4))) static void target_add(struct targets *ts, enum verdict v,
 							     const char *fmt, ...)
 {
 	struct target *t;
@@ -242,9 +245,8 @@ static enum verdict at_most(double got, double bar, char *how, size_t n)
 }
 
 /* Thread-scaling ratio hi/lo of libintern on workload `name`. */
-static void scaling_target(const struct bench_report *r, struct targets *ts,
-			   const char *name, const char *label, unsigned lo,
-			   unsigned hi, double bar)
+static void scaling_target(const struct bench_report *r, struct targets *ts, const char *name,
+			   const char *label, unsigned lo, unsigned hi, double bar)
 {
 	long w = workload_index(r, name);
 	long li, tlo = thread_index(r, lo), thi = thread_index(r, hi);
@@ -257,8 +259,8 @@ static void scaling_target(const struct bench_report *r, struct targets *ts,
 	a = mops(r, (size_t)w, li, tlo);
 	b = mops(r, (size_t)w, li, thi);
 	if (a <= 0 || b <= 0) {
-		target_add(ts, NA, "%s, %s: needs %u and %u threads in --threads", label, name,
-			   lo, hi);
+		target_add(ts, NA, "%s, %s: needs %u and %u threads in --threads", label, name, lo,
+			   hi);
 		return;
 	}
 	target_add(ts, at_least(b / a, bar, how, sizeof(how)),
@@ -360,8 +362,8 @@ static void compute_targets(const struct bench_report *r, struct targets *ts)
 		over = o->threads[o->nthreads - 1];
 	if (over > cores)
 		for (size_t k = 0; k < sizeof(all_hits) / sizeof(all_hits[0]); k++)
-			scaling_target(r, ts, all_hits[k], "no collapse when oversubscribed",
-				       cores, over, 0.9);
+			scaling_target(r, ts, all_hits[k], "no collapse when oversubscribed", cores,
+				       over, 0.9);
 
 	/* 5. The immortal hot string scales; mortal beside it. */
 	scaling_target(r, ts, "hot", "immortal hot string scales", 1, cores, 0.95 * cores);
@@ -379,8 +381,8 @@ static void compute_targets(const struct bench_report *r, struct targets *ts)
 				if (a > 0 && b > 0 && len < sizeof(line) - 64)
 					len += (size_t)snprintf(line + len, sizeof(line) - len,
 								"%s%u thr %.1f vs %.1f (%.2fx)",
-								t ? ", " : "", o->threads[t], a,
-								b, a / b);
+								t ? ", " : "", o->threads[t], a, b,
+								a / b);
 			}
 			target_add(ts, NA, "hot string, immortal vs mortal Mops/s: %s", line);
 		}
@@ -393,8 +395,10 @@ static void compute_targets(const struct bench_report *r, struct targets *ts)
 		char own[96] = "";
 
 		if (r->memory[li].own_per_entry >= 0)
-			snprintf(own, sizeof(own), "; %.1f by libintern's own accounting, the "
-				 "rest malloc's", r->memory[li].own_per_entry);
+			snprintf(own, sizeof(own),
+				 "; %.1f by libintern's own accounting, the "
+				 "rest malloc's",
+				 r->memory[li].own_per_entry);
 		target_add(ts, b <= 32 ? PASS : MISS,
 			   "heap bytes per entry beyond the string: %.1f (target <= 32%s%s)", b,
 			   b <= 32 ? "" : ": over", own);
@@ -473,10 +477,11 @@ static void print_memory_summary(const struct bench_report *r)
 	if (lean < 0)
 		return;
 	printf("Memory: libintern takes %.1f heap bytes per entry beyond the string, the "
-	       "leanest alternative (%s) %.1f: %s.\n", r->memory[li].bytes_per_entry,
-	       r->impls[lean]->name, r->memory[lean].bytes_per_entry,
-	       r->memory[li].bytes_per_entry <= r->memory[lean].bytes_per_entry ? "libintern wins"
-									: "libintern loses");
+	       "leanest alternative (%s) %.1f: %s.\n",
+	       r->memory[li].bytes_per_entry, r->impls[lean]->name, r->memory[lean].bytes_per_entry,
+	       r->memory[li].bytes_per_entry <= r->memory[lean].bytes_per_entry
+		       ? "libintern wins"
+		       : "libintern loses");
 }
 
 static void print_summary(const struct bench_report *r)
@@ -485,7 +490,8 @@ static void print_summary(const struct bench_report *r)
 
 	printf("\n== in short: libintern against the fastest alternative at each thread "
 	       "count\n   (libintern's Mops/s / that row's: above 1 libintern wins; within "
-	       "%.0f%% is even)\n", 100 * EVEN);
+	       "%.0f%% is even)\n",
+	       100 * EVEN);
 	for (size_t w = 0; w < r->nworkloads; w++)
 		summary_line(r, w, count);
 	all = count[0] + count[1] + count[2];
@@ -494,11 +500,13 @@ static void print_summary(const struct bench_report *r)
 		return;
 	}
 	printf("Overall libintern was the fastest in %zu of %zu cells, even in %zu and "
-	       "behind in %zu.\n", count[0], all, count[1], count[2]);
+	       "behind in %zu.\n",
+	       count[0], all, count[1], count[2]);
 	print_memory_summary(r);
 	if (count_disturbed(r))
 		printf("%zu cells ran while other processes were busy (marked !): run again "
-		       "on a quiet machine before quoting them.\n", count_disturbed(r));
+		       "on a quiet machine before quoting them.\n",
+		       count_disturbed(r));
 }
 
 /* ---------------------------------------------------------------------------
@@ -537,7 +545,8 @@ static void print_legend(const struct bench_report *r)
 		if (impl->role == BENCH_ROLE_LIMIT)
 			printf("  %-17s = the fastest any interner can be on one thread, "
 			       "since it pays for no\n  %-17s   thread safety at all; libintern "
-			       "aims to stay within 1.2x of it\n", "", "");
+			       "aims to stay within 1.2x of it\n",
+			       "", "");
 	}
 }
 
@@ -545,9 +554,8 @@ static void print_terminal(const struct bench_report *r, const struct targets *t
 {
 	const struct bench_options *o = r->opt;
 
-	printf("\nintern-bench, %s mode: %u reps x %.3g s per cell, %u cores%s, %.0f s.\n",
-	       o->mode, o->reps, o->slice_s, o->ncpus, o->pin ? " (pinned)" : "",
-	       r->elapsed_s);
+	printf("\nintern-bench, %s mode: %u reps x %.3g s per cell, %u cores%s, %.0f s.\n", o->mode,
+	       o->reps, o->slice_s, o->ncpus, o->pin ? " (pinned)" : "", r->elapsed_s);
 	print_legend(r);
 	printf("libintern: %s\n", bench_libintern_origin());
 	if (others_overall(r) >= 0)
@@ -566,8 +574,8 @@ static void print_terminal(const struct bench_report *r, const struct targets *t
 	for (size_t w = 0; w < r->nworkloads; w++) {
 		const struct bench_workload *wl = &r->workloads[w];
 
-		printf("\n== %s: %s\n   (pre-interned: %zu strings; stream: %zu)\n%-17s",
-		       wl->name, wl->about, wl->preload.count, wl->stream.count, "");
+		printf("\n== %s: %s\n   (pre-interned: %zu strings; stream: %zu)\n%-17s", wl->name,
+		       wl->about, wl->preload.count, wl->stream.count, "");
 		for (unsigned t = 0; t < o->nthreads; t++)
 			printf("  %-20u", o->threads[t]);
 		printf("\n%-17s", "threads:");
@@ -591,8 +599,7 @@ static void print_terminal(const struct bench_report *r, const struct targets *t
 					continue;
 				}
 				printf("  %7.2f %6.1f %4.2fx%s", c->median,
-				       ns_per_op(r, o->threads[t], c->median), q,
-				       cell_marks(c));
+				       ns_per_op(r, o->threads[t], c->median), q, cell_marks(c));
 			}
 			printf("\n");
 		}
@@ -660,8 +667,8 @@ static void write_csv(const struct bench_report *r, const struct targets *ts, FI
 			const char *why = r->skip_reason[w * r->nimpls + i];
 
 			if (why) {
-				fprintf(f, "throughput,%s,%s,,,,,,,,,,skipped,", r->workloads[w].name,
-					r->impls[i]->name);
+				fprintf(f, "throughput,%s,%s,,,,,,,,,,skipped,",
+					r->workloads[w].name, r->impls[i]->name);
 				csv_str(f, why);
 				fputc('\n', f);
 				continue;
@@ -671,7 +678,8 @@ static void write_csv(const struct bench_report *r, const struct targets *ts, FI
 
 				if (c->status != BENCH_CELL_OK)
 					continue;
-				fprintf(f, "throughput,%s,%s,%u,%u,%.4f,%.4f,%.4f,%.3f,%.4f,,%.3f,%s,\n",
+				fprintf(f,
+					"throughput,%s,%s,%u,%u,%.4f,%.4f,%.4f,%.3f,%.4f,,%.3f,%s,\n",
 					r->workloads[w].name, r->impls[i]->name, o->threads[t],
 					c->nreps, c->median, c->min, c->max,
 					ns_per_op(r, o->threads[t], c->median), ratio(r, w, i, t),
@@ -680,8 +688,9 @@ static void write_csv(const struct bench_report *r, const struct targets *ts, FI
 		}
 	}
 	for (unsigned t = 0; t < o->nthreads; t++)
-		fprintf(f, "machine,,hash-only,%u,%u,%.4f,%.4f,%.4f,%.3f,,,%.3f,ok,"
-			   "\"the hash alone, no table\"\n",
+		fprintf(f,
+			"machine,,hash-only,%u,%u,%.4f,%.4f,%.4f,%.3f,,,%.3f,ok,"
+			"\"the hash alone, no table\"\n",
 			o->threads[t], r->machine[t].nreps, machine_mops(r, t), r->machine[t].min,
 			r->machine[t].max, ns_per_op(r, o->threads[t], machine_mops(r, t)),
 			r->machine[t].others);
@@ -806,8 +815,9 @@ static int write_plots(const struct bench_report *r)
 			if (r->skip_reason[w * r->nimpls + i])
 				continue;
 			/* linetype by row, so a row has one colour in every plot */
-			fprintf(f, "  '%s/%s.dat' using 1:%zu title columnheader(%zu) "
-				   "with %s linetype %zu%s",
+			fprintf(f,
+				"  '%s/%s.dat' using 1:%zu title columnheader(%zu) "
+				"with %s linetype %zu%s",
 				dir, wl->name, col, col,
 				role == BENCH_ROLE_LIMIT ? "points pointtype 9 pointsize 2.5"
 				: role == BENCH_ROLE_BASELINE
@@ -874,21 +884,22 @@ static void write_md(const struct bench_report *r, const struct targets *ts, FIL
 		o->slice_s);
 	for (unsigned t = 0; t < o->nthreads; t++)
 		fprintf(f, "%s%u", t ? ", " : " ", o->threads[t]);
-	fprintf(f, "; %u cores%s; the run took %.0f s; %s; libintern: %s.\n\n",
-		o->ncpus,
+	fprintf(f, "; %u cores%s; the run took %.0f s; %s; libintern: %s.\n\n", o->ncpus,
 		o->pin ? ", threads pinned" : ", threads not pinned", r->elapsed_s,
 		BUILD_RELEASE ? "release build (assertions off)"
 			      : "**built with assertions on**: not figures to publish",
 		bench_libintern_origin());
 	if (others_overall(r) >= 0)
-		fprintf(f, "Other processes used %.0f%% of the machine's CPU time while cells "
-			   "ran (cells over %.0f%% are marked !); %zu busy repetitions were run "
-			   "again (--retries).\n\n",
+		fprintf(f,
+			"Other processes used %.0f%% of the machine's CPU time while cells "
+			"ran (cells over %.0f%% are marked !); %zu busy repetitions were run "
+			"again (--retries).\n\n",
 			100 * others_overall(r), 100 * OTHERS_HIGH, r->retried);
-	fprintf(f, "A cell is `median Mops/s · core-ns per op · libintern/row` "
-		   "(ratio > 1: libintern faster). Core-ns per op = 1000 × min(threads, cores) "
-		   "/ Mops/s. The ratio compares with `libintern` (immortal keys), or with "
-		   "`libintern-mortal` where the workload is counted. Hashes, %s.\n\n",
+	fprintf(f,
+		"A cell is `median Mops/s · core-ns per op · libintern/row` "
+		"(ratio > 1: libintern faster). Core-ns per op = 1000 × min(threads, cores) "
+		"/ Mops/s. The ratio compares with `libintern` (immortal keys), or with "
+		"`libintern-mortal` where the workload is counted. Hashes, %s.\n\n",
 		bench_hash_mode(o));
 
 	fprintf(f, "The machine: the hash alone (the same loop and call, no table, nothing "
@@ -905,8 +916,8 @@ static void write_md(const struct bench_report *r, const struct targets *ts, FIL
 		const struct bench_workload *wl = &r->workloads[w];
 		bool any_exhausted = false, any_disturbed = false;
 
-		fprintf(f, "\n## %s\n\n%s (pre-interned: %zu strings; stream: %zu).\n\n",
-			wl->name, wl->about, wl->preload.count, wl->stream.count);
+		fprintf(f, "\n## %s\n\n%s (pre-interned: %zu strings; stream: %zu).\n\n", wl->name,
+			wl->about, wl->preload.count, wl->stream.count);
 		fprintf(f, "| impl |");
 		for (unsigned t = 0; t < o->nthreads; t++)
 			fprintf(f, " %u thread%s |", o->threads[t], o->threads[t] > 1 ? "s" : "");
@@ -939,9 +950,10 @@ static void write_md(const struct bench_report *r, const struct targets *ts, FIL
 			fprintf(f, "\n\\* a thread used up its slice of unique keys before the "
 				   "time slice ended.\n");
 		if (any_disturbed)
-			fprintf(f, "\n! other processes (or the hypervisor) used over %.0f%% of "
-				   "the machine's CPU time while the cell ran: compare with care.\n",
-				   100 * OTHERS_HIGH);
+			fprintf(f,
+				"\n! other processes (or the hypervisor) used over %.0f%% of "
+				"the machine's CPU time while the cell ran: compare with care.\n",
+				100 * OTHERS_HIGH);
 		if (o->plots_dir)
 			fprintf(f, "\n![%s: throughput against threads](%s/%s.png)\n", wl->name,
 				link, wl->name);

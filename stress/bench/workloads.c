@@ -73,8 +73,7 @@ void bench_stream_free(struct bench_stream *st)
 	bench_stream_init(st);
 }
 
-size_t bench_stream_slice(const struct bench_stream *st, unsigned i, unsigned n,
-			  size_t *record)
+size_t bench_stream_slice(const struct bench_stream *st, unsigned i, unsigned n, size_t *record)
 {
 	size_t m;
 
@@ -92,25 +91,27 @@ size_t bench_stream_slice(const struct bench_stream *st, unsigned i, unsigned n,
  * ------------------------------------------------------------------------- */
 
 static const char *const words[128] = {
-	"get", "set", "add", "del", "put", "buf", "len", "size",
-	"node", "list", "next", "prev", "head", "tail", "init", "free",
-	"new", "alloc", "read", "write", "open", "close", "file", "path",
-	"name", "key", "val", "hash", "map", "table", "entry", "item",
-	"data", "info", "ctx", "state", "flag", "mode", "type", "kind",
-	"count", "index", "pos", "off", "ptr", "ref", "str", "char",
-	"byte", "word", "line", "text", "msg", "err", "fd", "sock",
-	"addr", "port", "host", "user", "group", "id", "time", "tick",
-	"clock", "timer", "lock", "mutex", "cond", "wait", "wake", "signal",
-	"queue", "stack", "heap", "tree", "root", "leaf", "child", "parent",
-	"left", "right", "min", "max", "total", "limit", "start", "stop",
-	"begin", "end", "first", "last", "old", "tmp", "cur", "src",
-	"dst", "in", "out", "mem", "page", "block", "chunk", "slot",
-	"bit", "mask", "shift", "ring", "pool", "cache", "store", "load",
-	"sync", "async", "event", "task", "job", "work", "run", "exec",
-	"call", "arg", "env", "cfg", "dev", "sys", "net", "proto",
+	"get",   "set",    "add",   "del",   "put",   "buf",   "len",   "size",  "node",  "list",
+	"next",  "prev",   "head",  "tail",  "init",  "free",  "new",   "alloc", "read",  "write",
+	"open",  "close",  "file",  "path",  "name",  "key",   "val",   "hash",  "map",   "table",
+	"entry", "item",   "data",  "info",  "ctx",   "state", "flag",  "mode",  "type",  "kind",
+	"count", "index",  "pos",   "off",   "ptr",   "ref",   "str",   "char",  "byte",  "word",
+	"line",  "text",   "msg",   "err",   "fd",    "sock",  "addr",  "port",  "host",  "user",
+	"group", "id",     "time",  "tick",  "clock", "timer", "lock",  "mutex", "cond",  "wait",
+	"wake",  "signal", "queue", "stack", "heap",  "tree",  "root",  "leaf",  "child", "parent",
+	"left",  "right",  "min",   "max",   "total", "limit", "start", "stop",  "begin", "end",
+	"first", "last",   "old",   "tmp",   "cur",   "src",   "dst",   "in",    "out",   "mem",
+	"page",  "block",  "chunk", "slot",  "bit",   "mask",  "shift", "ring",  "pool",  "cache",
+	"store", "load",   "sync",  "async", "event", "task",  "job",   "work",  "run",   "exec",
+	"call",  "arg",    "env",   "cfg",   "dev",   "sys",   "net",   "proto",
 };
 
-enum key_style { STYLE_SNAKE, STYLE_CAMEL, STYLE_UPPER, STYLE_COUNT };
+enum key_style {
+	STYLE_SNAKE,
+	STYLE_CAMEL,
+	STYLE_UPPER,
+	STYLE_COUNT
+};
 
 /* Keys with `nwords` words: 3 styles x 128^nwords of them. */
 static uint64_t key_space(unsigned nwords)
@@ -329,8 +330,8 @@ static void tokens_load(const struct bench_options *opt, struct bench_stream *st
 	bench_set_free(tk.seen);
 	if (stream->count == 0)
 		bench_usage_error("--tokens: no identifiers found in those files");
-	fprintf(stderr, "tokens: %zu identifiers (%zu distinct) from %zu files\n",
-		stream->count, distinct->count, tk.files);
+	fprintf(stderr, "tokens: %zu identifiers (%zu distinct) from %zu files\n", stream->count,
+		distinct->count, tk.files);
 }
 
 /* ---------------------------------------------------------------------------
@@ -342,8 +343,8 @@ static bool wanted(const struct bench_options *opt, const char *name)
 	return bench_in_list(opt->only_workloads, name);
 }
 
-static struct bench_workload *add(struct bench_workload **ws, size_t *n,
-				  const char *name, const char *about)
+static struct bench_workload *add(struct bench_workload **ws, size_t *n, const char *name,
+				  const char *about)
 {
 	struct bench_workload *w;
 
@@ -358,8 +359,7 @@ static struct bench_workload *add(struct bench_workload **ws, size_t *n,
 }
 
 /* A pre-interned key set replayed in shuffled passes: every op a hit. */
-static void hits_workload(struct bench_workload *w, size_t nkeys, unsigned rounds,
-			  uint64_t seed)
+static void hits_workload(struct bench_workload *w, size_t nkeys, unsigned rounds, uint64_t seed)
 {
 	w->op = BENCH_OP_HIT;
 	w->hits = true;
@@ -383,8 +383,7 @@ static void hot_workload(struct bench_workload *w, bool counted)
 		bench_stream_push(&w->stream, buf, len);
 }
 
-size_t bench_workloads_build(const struct bench_options *opt,
-			     struct bench_workload **out)
+size_t bench_workloads_build(const struct bench_options *opt, struct bench_workload **out)
 {
 	struct bench_workload *ws = NULL, *w;
 	size_t n = 0;
@@ -392,7 +391,8 @@ size_t bench_workloads_build(const struct bench_options *opt,
 	if (opt->ntoken_paths == 0 && opt->only_workloads && wanted(opt, "tokens"))
 		bench_usage_error("the tokens workload needs --tokens PATH...");
 	if (opt->ntoken_paths > 0 && wanted(opt, "tokens")) {
-		w = add(&ws, &n, "tokens", "identifiers of the --tokens files, pre-interned, in file order");
+		w = add(&ws, &n, "tokens",
+			"identifiers of the --tokens files, pre-interned, in file order");
 		w->op = BENCH_OP_HIT;
 		w->hits = true;
 		tokens_load(opt, &w->stream, &w->preload);

@@ -21,7 +21,7 @@ struct slot {
 
 struct cmap {
 	size_t size;
-	size_t mask;         /* capacity - 1; capacity is a power of two */
+	size_t mask; /* capacity - 1; capacity is a power of two */
 	struct slot *slots;
 };
 

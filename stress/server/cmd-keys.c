@@ -53,7 +53,12 @@ int cmd_del(struct out *o, int argc, const struct kv_arg *argv)
  * EXPIRE, PEXPIRE: redis-server's expireGenericCommand()
  * ------------------------------------------------------------------------- */
 
-enum { EXP_NX = 1, EXP_XX = 2, EXP_GT = 4, EXP_LT = 8 };
+enum {
+	EXP_NX = 1,
+	EXP_XX = 2,
+	EXP_GT = 4,
+	EXP_LT = 8
+};
 
 static int expire_flags(struct out *o, int argc, const struct kv_arg *argv, int *flags)
 {

@@ -40,7 +40,9 @@ int cmd_select(struct out *o, int argc, const struct kv_arg *argv)
 	if (arg_ll(o, &argv[1], &db) < 0)
 		return 0;
 	if (db < INT_MIN || db > INT_MAX)
-		out_error(o, "ERR value is out of range, value must between -2147483648 and 2147483647");
+		out_error(
+			o,
+			"ERR value is out of range, value must between -2147483648 and 2147483647");
 	else if (db != 0)
 		out_error(o, "ERR DB index is out of range");
 	else
@@ -92,8 +94,10 @@ int cmd_config(struct out *o, int argc, const struct kv_arg *argv)
 		{ "io-threads", threads },
 		{ "proto-max-bulk-len", "536870912" },
 	};
-	enum { NPARAMS = sizeof(params) / sizeof(params[0]) };
-	const struct kv_arg *asked[NPARAMS] = { NULL };  /* the name to echo */
+	enum {
+		NPARAMS = sizeof(params) / sizeof(params[0])
+	};
+	const struct kv_arg *asked[NPARAMS] = { NULL }; /* the name to echo */
 	struct kv_arg canonical[NPARAMS];
 
 	if (arg_is(&argv[1], "set") && argc >= 3) {
@@ -115,8 +119,8 @@ int cmd_config(struct out *o, int argc, const struct kv_arg *argv)
 	long long n = 0;
 	for (int i = 2; i < argc; i++) {
 		char pattern[128];
-		bool glob = memchr(argv[i].p, '*', argv[i].n) || memchr(argv[i].p, '?', argv[i].n) ||
-			    memchr(argv[i].p, '[', argv[i].n);
+		bool glob = memchr(argv[i].p, '*', argv[i].n) ||
+			    memchr(argv[i].p, '?', argv[i].n) || memchr(argv[i].p, '[', argv[i].n);
 		snprintf(pattern, sizeof(pattern), "%.*s", (int)argv[i].n, argv[i].p);
 		for (size_t j = 0; j < NPARAMS; j++) {
 			if (asked[j] || !(glob ? fnmatch(pattern, params[j][0], FNM_CASEFOLD) == 0

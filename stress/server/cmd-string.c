@@ -88,8 +88,14 @@ int cmd_mset(struct out *o, int argc, const struct kv_arg *argv)
  * ------------------------------------------------------------------------- */
 
 enum {
-	SET_NX = 1, SET_XX = 2, SET_GET = 4, SET_KEEPTTL = 8,
-	SET_EX = 16, SET_PX = 32, SET_EXAT = 64, SET_PXAT = 128,
+	SET_NX = 1,
+	SET_XX = 2,
+	SET_GET = 4,
+	SET_KEEPTTL = 8,
+	SET_EX = 16,
+	SET_PX = 32,
+	SET_EXAT = 64,
+	SET_PXAT = 128,
 };
 #define SET_ANY_TTL (SET_KEEPTTL | SET_EX | SET_PX | SET_EXAT | SET_PXAT)
 
@@ -114,7 +120,8 @@ static int set_options(struct out *o, int argc, const struct kv_arg *argv, int *
 			f = SET_KEEPTTL;
 		for (int j = 0; j < 4 && !f; j++) {
 			int bit = SET_EX << j;
-			if (arg_is(a, ttl_names[j]) && !(*flags & (SET_ANY_TTL & ~bit)) && has_next) {
+			if (arg_is(a, ttl_names[j]) && !(*flags & (SET_ANY_TTL & ~bit)) &&
+			    has_next) {
 				f = bit;
 				*expire = &argv[++i];
 			}
@@ -178,7 +185,7 @@ int cmd_set(struct out *o, int argc, const struct kv_arg *argv)
 		/* Also drops an expired key, whose deadline KEEPTTL would keep. */
 		old = ks_get(sh, &k);
 	} else {
-		old = NULL;     /* a plain SET: ks_put replaces any value and TTL */
+		old = NULL; /* a plain SET: ks_put replaces any value and TTL */
 	}
 	if ((flags & SET_NX && old) || (flags & SET_XX && !old)) {
 		if (!(flags & SET_GET))
@@ -189,7 +196,7 @@ int cmd_set(struct out *o, int argc, const struct kv_arg *argv)
 		out_error(o, ERR_OOM);
 		goto out;
 	}
-	val = NULL;     /* stored */
+	val = NULL; /* stored */
 	if (when && ks_set_deadline(sh, &k, when) < 0)
 		out_error(o, ERR_OOM);
 	else if (!(flags & SET_GET))

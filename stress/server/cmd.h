@@ -25,7 +25,7 @@ typedef int cmd_fn(struct out *o, int argc, const struct kv_arg *argv);
 
 struct cmd {
 	struct intern_str *name;
-	int arity;       /* as redis-server: N exactly, -N at least N */
+	int arity; /* as redis-server: N exactly, -N at least N */
 	cmd_fn *fn;
 };
 
@@ -56,15 +56,18 @@ void *map_for_write(struct out *o, struct ks_shard *sh, const struct kv_key *k, 
 void delete_if_empty(struct ks_shard *sh, const struct kv_key *k, void *m);
 /* Reply the keys, the values or both (HGETALL's order) of a map, or an
  * empty array for NULL. */
-enum { LIST_KEYS = 1, LIST_VALUES = 2 };
+enum {
+	LIST_KEYS = 1,
+	LIST_VALUES = 2
+};
 void list_map(struct out *o, void *m, int what);
 
 /* The commands, by data type. */
-cmd_fn cmd_ping, cmd_echo, cmd_quit, cmd_select, cmd_command, cmd_config, cmd_info,
-	cmd_dbsize, cmd_flushall;
+cmd_fn cmd_ping, cmd_echo, cmd_quit, cmd_select, cmd_command, cmd_config, cmd_info, cmd_dbsize,
+	cmd_flushall;
 cmd_fn cmd_type, cmd_exists, cmd_del, cmd_expire, cmd_pexpire, cmd_ttl, cmd_pttl, cmd_persist;
-cmd_fn cmd_get, cmd_set, cmd_setnx, cmd_mget, cmd_mset, cmd_incr, cmd_decr, cmd_incrby,
-	cmd_decrby, cmd_append, cmd_strlen;
+cmd_fn cmd_get, cmd_set, cmd_setnx, cmd_mget, cmd_mset, cmd_incr, cmd_decr, cmd_incrby, cmd_decrby,
+	cmd_append, cmd_strlen;
 cmd_fn cmd_hset, cmd_hget, cmd_hmget, cmd_hdel, cmd_hlen, cmd_hexists, cmd_hgetall, cmd_hkeys,
 	cmd_hvals, cmd_hincrby, cmd_hmset;
 cmd_fn cmd_sadd, cmd_srem, cmd_sismember, cmd_scard, cmd_smembers;

@@ -60,7 +60,7 @@ static struct trace parse_stream(char *buf, size_t size, const uint8_t *steps, s
 			continue;
 		}
 		if (r.pos == 0 || r.pos > avail - start)
-			abort();        /* must consume, and only what it was given */
+			abort(); /* must consume, and only what it was given */
 		for (size_t i = 0; i < r.argc; i++) {
 			if (r.argv[i].off > r.pos || r.argv[i].len > r.pos - r.argv[i].off)
 				abort();

@@ -17,8 +17,7 @@ struct text {
 	size_t len;
 };
 
-__attribute__((format(printf, 2, 3)))
-static void add(struct text *t, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void add(struct text *t, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -26,7 +25,8 @@ static void add(struct text *t, const char *fmt, ...)
 	int n = vsnprintf(t->buf + t->len, sizeof(t->buf) - t->len, fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		t->len += (size_t)n < sizeof(t->buf) - t->len ? (size_t)n : sizeof(t->buf) - t->len - 1;
+		t->len += (size_t)n < sizeof(t->buf) - t->len ? (size_t)n
+							      : sizeof(t->buf) - t->len - 1;
 }
 
 static long rss_bytes(void)
@@ -44,17 +44,19 @@ static long rss_bytes(void)
 
 static void server_section(struct text *t)
 {
-	add(t, "# Server\r\nredis_version:7.0.15\r\nintern_kv_version:%s\r\n"
-	       "redis_mode:standalone\r\nprocess_id:%ld\r\ntcp_port:%d\r\n"
-	       "uptime_in_seconds:%lld\r\nthreads:%d\r\nstring_layer:%s\r\n",
-	    INTERN_KV_VERSION, (long)getpid(), kv_config.port,
-	    (ks_now_ms() - kv_start_ms) / 1000, kv_config.threads, kv->name);
+	add(t,
+	    "# Server\r\nredis_version:7.0.15\r\nintern_kv_version:%s\r\n"
+	    "redis_mode:standalone\r\nprocess_id:%ld\r\ntcp_port:%d\r\n"
+	    "uptime_in_seconds:%lld\r\nthreads:%d\r\nstring_layer:%s\r\n",
+	    INTERN_KV_VERSION, (long)getpid(), kv_config.port, (ks_now_ms() - kv_start_ms) / 1000,
+	    kv_config.threads, kv->name);
 }
 
 static void clients_section(struct text *t)
 {
-	add(t, "# Clients\r\nconnected_clients:%ld\r\nmaxclients:%ld\r\n"
-	       "total_connections_received:%lld\r\n",
+	add(t,
+	    "# Clients\r\nconnected_clients:%ld\r\nmaxclients:%ld\r\n"
+	    "total_connections_received:%lld\r\n",
 	    atomic_load(&kv_clients), kv_config.maxclients, atomic_load(&kv_connections));
 }
 
@@ -62,8 +64,8 @@ static void memory_section(struct text *t)
 {
 	struct mallinfo2 mi = mallinfo2();
 
-	add(t, "# Memory\r\nused_memory:%zu\r\nused_memory_rss:%ld\r\n",
-	    mi.uordblks + mi.hblkhd, rss_bytes());
+	add(t, "# Memory\r\nused_memory:%zu\r\nused_memory_rss:%ld\r\n", mi.uordblks + mi.hblkhd,
+	    rss_bytes());
 }
 
 static void keyspace_section(struct text *t)
@@ -80,12 +82,13 @@ static void intern_section(struct text *t)
 
 	if (intern_interp_stats(kv_interp, &st) < 0)
 		return;
-	add(t, "# Intern\r\nintern_mortal:%zu\r\nintern_immortal:%zu\r\n"
-	       "intern_immortal_static:%zu\r\nintern_dying:%zu\r\nintern_bytes:%zu\r\n"
-	       "intern_table_bytes:%zu\r\nintern_hits:%llu\r\nintern_misses:%llu\r\n"
-	       "intern_inserts:%llu\r\nintern_removals:%llu\r\n",
-	    st.mortal, st.immortal, st.immortal_static, st.dying, st.string_bytes,
-	    st.table_bytes, (unsigned long long)st.hits, (unsigned long long)st.misses,
+	add(t,
+	    "# Intern\r\nintern_mortal:%zu\r\nintern_immortal:%zu\r\n"
+	    "intern_immortal_static:%zu\r\nintern_dying:%zu\r\nintern_bytes:%zu\r\n"
+	    "intern_table_bytes:%zu\r\nintern_hits:%llu\r\nintern_misses:%llu\r\n"
+	    "intern_inserts:%llu\r\nintern_removals:%llu\r\n",
+	    st.mortal, st.immortal, st.immortal_static, st.dying, st.string_bytes, st.table_bytes,
+	    (unsigned long long)st.hits, (unsigned long long)st.misses,
 	    (unsigned long long)st.inserts, (unsigned long long)st.removals);
 }
 
@@ -93,10 +96,8 @@ static const struct {
 	const char *name;
 	void (*fn)(struct text *t);
 } sections[] = {
-	{ "server", server_section },
-	{ "clients", clients_section },
-	{ "memory", memory_section },
-	{ "keyspace", keyspace_section },
+	{ "server", server_section }, { "clients", clients_section },
+	{ "memory", memory_section }, { "keyspace", keyspace_section },
 	{ "intern", intern_section },
 };
 

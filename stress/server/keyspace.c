@@ -20,15 +20,9 @@ void kv_value_free(void *v)
 	void *p = kv_untag(v);
 
 	switch (kv_type_of(v)) {
-	case KV_STRING:
-		kv_str_free(p);
-		break;
-	case KV_HASH:
-		kv->map_free(p, kv_str_free);
-		break;
-	case KV_SET:
-		kv->map_free(p, NULL);
-		break;
+	case KV_STRING: kv_str_free(p); break;
+	case KV_HASH: kv->map_free(p, kv_str_free); break;
+	case KV_SET: kv->map_free(p, NULL); break;
 	}
 }
 

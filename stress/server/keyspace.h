@@ -20,9 +20,9 @@
 #define KS_SHARDS 256
 
 enum kv_type {
-	KV_STRING = 0,  /* struct intern_str * */
-	KV_HASH = 1,    /* map: field -> struct intern_str * value */
-	KV_SET = 2,     /* map: member -> NULL */
+	KV_STRING = 0, /* struct intern_str * */
+	KV_HASH = 1,   /* map: field -> struct intern_str * value */
+	KV_SET = 2,    /* map: member -> NULL */
 };
 
 /* Every stored object is at least 4-byte aligned (struct intern_str has
@@ -47,8 +47,8 @@ void kv_value_free(void *v);
 
 struct ks_shard {
 	_Alignas(64) pthread_mutex_t lock;
-	void *dict;     /* key -> tagged value */
-	void *expires;  /* key -> deadline (ms since the epoch) as a pointer */
+	void *dict;    /* key -> tagged value */
+	void *expires; /* key -> deadline (ms since the epoch) as a pointer */
 	/* The size of expires, written under the lock, read without it by
 	 * the sweep to pass over shards with no TTL at all. */
 	atomic_size_t nexpires;

@@ -27,10 +27,10 @@
 struct kv_key {
 	const char *data;
 	size_t len;
-	struct intern_str *s;  /* intern layer: the canonical string (a new
+	struct intern_str *s; /* intern layer: the canonical string (a new
 				* reference, unless made by key_of), NULL
 				* when no string has these bytes; plain: NULL */
-	uint64_t hash;         /* picks the keyspace shard (and the plain
+	uint64_t hash;        /* picks the keyspace shard (and the plain
 				* map's slot) */
 };
 

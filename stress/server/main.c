@@ -24,12 +24,13 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: intern-kv --port PORT [--bind ADDR] [--threads N] [--maxclients N] [--no-intern]\n"
-		   "  --port PORT       TCP port (0: any free one, printed in the ready line); default 6379\n"
-		   "  --bind ADDR       IPv4 address to listen on; default 127.0.0.1\n"
-		   "  --threads N       worker threads; default the number of cores\n"
-		   "  --maxclients N    connections served at once; default 10000\n"
-		   "  --no-intern       plain heap strings and content-keyed maps (the A/B baseline)\n");
+	fprintf(f,
+		"usage: intern-kv --port PORT [--bind ADDR] [--threads N] [--maxclients N] [--no-intern]\n"
+		"  --port PORT       TCP port (0: any free one, printed in the ready line); default 6379\n"
+		"  --bind ADDR       IPv4 address to listen on; default 127.0.0.1\n"
+		"  --threads N       worker threads; default the number of cores\n"
+		"  --maxclients N    connections served at once; default 10000\n"
+		"  --no-intern       plain heap strings and content-keyed maps (the A/B baseline)\n");
 }
 
 static int number(const char *s, long min, long max, long *v)
@@ -55,7 +56,8 @@ static int parse_options(int argc, char **argv)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN), v;
 	int opt;
 
-	kv_config = (struct kv_config){ "127.0.0.1", 6379, cores > 0 ? (int)cores : 1, 10000, false };
+	kv_config = (struct kv_config){ "127.0.0.1", 6379, cores > 0 ? (int)cores : 1, 10000,
+					false };
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
@@ -63,9 +65,7 @@ static int parse_options(int argc, char **argv)
 				return -1;
 			kv_config.port = (int)v;
 			break;
-		case 'b':
-			kv_config.bind = optarg;
-			break;
+		case 'b': kv_config.bind = optarg; break;
 		case 't':
 			if (number(optarg, 1, 1024, &v) < 0)
 				return -1;
@@ -76,14 +76,9 @@ static int parse_options(int argc, char **argv)
 				return -1;
 			kv_config.maxclients = v;
 			break;
-		case 'n':
-			kv_config.no_intern = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			return -1;
+		case 'n': kv_config.no_intern = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: return -1;
 		}
 	}
 	return optind == argc ? 0 : -1;
@@ -140,8 +135,8 @@ int main(int argc, char **argv)
 		perror("intern-kv: starting the workers");
 		goto out;
 	}
-	printf("intern-kv: ready on %s:%d (%d threads, %s layer, maxclients %ld)\n",
-	       kv_config.bind, kv_config.port, kv_config.threads, kv->name, kv_config.maxclients);
+	printf("intern-kv: ready on %s:%d (%d threads, %s layer, maxclients %ld)\n", kv_config.bind,
+	       kv_config.port, kv_config.threads, kv->name, kv_config.maxclients);
 	fflush(stdout);
 	rc = net_run(&signals) < 0;
 out:

@@ -56,13 +56,13 @@ long long kv_start_ms;
 
 struct client {
 	int fd;
-	uint32_t events;        /* what epoll watches for it now */
-	bool closing;           /* close once the output is written */
+	uint32_t events; /* what epoll watches for it now */
+	bool closing;    /* close once the output is written */
 	char *in;
-	size_t in_start;        /* start of the request being parsed */
+	size_t in_start; /* start of the request being parsed */
 	size_t in_len;
 	size_t in_cap;
-	bool in_borrowed;       /* in is the worker's buffer (during a read) */
+	bool in_borrowed; /* in is the worker's buffer (during a read) */
 	struct resp_req req;
 	struct out out;
 	struct client *prev, *next;
@@ -71,12 +71,12 @@ struct client {
 struct worker {
 	pthread_t thread;
 	int epfd;
-	int wakefd;             /* eventfd: new connections, or stop */
-	pthread_mutex_t lock;   /* guards queue */
+	int wakefd;           /* eventfd: new connections, or stop */
+	pthread_mutex_t lock; /* guards queue */
 	int *queue;
 	size_t queued, queue_cap;
 	struct client *clients;
-	struct kv_arg *argv;    /* scratch vector for cmd_dispatch */
+	struct kv_arg *argv; /* scratch vector for cmd_dispatch */
 	size_t argv_cap;
 	char in[WORKER_IN];
 	char out[WORKER_OUT];
@@ -168,18 +168,19 @@ static int client_flush(struct worker *w, struct client *c)
 	if (!out_pending(o)) {
 		if (c->closing)
 			goto close;
-		out_free(o);            /* an idle client keeps no buffer */
+		out_free(o); /* an idle client keeps no buffer */
 	} else if (out_pending(o) > OUT_HARD_LIMIT) {
 		goto close;
 	} else if (o->borrowed) {
-		out_keep(o);            /* the rest moves to the client */
+		out_keep(o); /* the rest moves to the client */
 		if (o->oom)
 			goto close;
 	} else {
 		out_compact(o);
 	}
-	set_events(w, c, (out_pending(o) ? EPOLLOUT : 0) |
-			 (out_pending(o) < OUT_SOFT_LIMIT && !c->closing ? EPOLLIN : 0));
+	set_events(w, c,
+		   (out_pending(o) ? EPOLLOUT : 0) |
+			   (out_pending(o) < OUT_SOFT_LIMIT && !c->closing ? EPOLLIN : 0));
 	return 0;
 close:
 	client_close(w, c);
@@ -314,7 +315,7 @@ static int keep_input(struct client *c)
 static void client_read(struct worker *w, struct client *c)
 {
 	if (c->in_len == 0) {
-		c->in = w->in;          /* no partial request: read into ours */
+		c->in = w->in; /* no partial request: read into ours */
 		c->in_cap = WORKER_IN;
 		c->in_borrowed = true;
 	} else if (client_reserve(c) < 0) {
@@ -332,7 +333,7 @@ static void client_read(struct worker *w, struct client *c)
 			return;
 	}
 	if (c->in_len == 0)
-		compact_input(c);       /* drops a borrowed, empty buffer */
+		compact_input(c); /* drops a borrowed, empty buffer */
 	else if (keep_input(c) < 0)
 		client_close(w, c);
 }
@@ -407,7 +408,7 @@ static int hand_over(struct worker *w, int fd)
 		rc = -1;
 	pthread_mutex_unlock(&w->lock);
 	if (rc == 0 && write(w->wakefd, &one, sizeof(one)) < 0)
-		return 0;   /* the counter is saturated: the worker is awake anyway */
+		return 0; /* the counter is saturated: the worker is awake anyway */
 	return rc;
 }
 
@@ -443,7 +444,8 @@ static void accept_all(void)
 
 int net_listen(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)kv_config.port) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)kv_config.port) };
 	socklen_t len = sizeof(sa);
 	int one = 1;
 
@@ -454,14 +456,14 @@ int net_listen(void)
 	listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (listen_fd < 0 ||
 	    setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(listen_fd, 511) < 0 ||
+	    bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(listen_fd, 511) < 0 ||
 	    getsockname(listen_fd, (struct sockaddr *)&sa, &len) < 0) {
 		int err = errno;
-		fprintf(stderr, "intern-kv: %s:%d: %s\n", kv_config.bind, kv_config.port, strerror(err));
+		fprintf(stderr, "intern-kv: %s:%d: %s\n", kv_config.bind, kv_config.port,
+			strerror(err));
 		return -err;
 	}
-	kv_config.port = ntohs(sa.sin_port);    /* --port 0: the one chosen */
+	kv_config.port = ntohs(sa.sin_port); /* --port 0: the one chosen */
 	return 0;
 }
 
@@ -479,7 +481,7 @@ int net_start(void)
 		if (w->epfd < 0 || w->wakefd < 0 ||
 		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0 ||
 		    pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-			kv_config.threads = i;  /* net_stop joins those started */
+			kv_config.threads = i; /* net_stop joins those started */
 			return -errno;
 		}
 	}
@@ -517,7 +519,7 @@ int net_run(const sigset_t *signals)
 				if (read(tfd, &ticks, sizeof(ticks)) > 0)
 					ks_sweep();
 			} else {
-				goto out;   /* SIGINT or SIGTERM */
+				goto out; /* SIGINT or SIGTERM */
 			}
 		}
 	}

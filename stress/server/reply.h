@@ -13,11 +13,11 @@ struct intern_str;
 
 struct out {
 	char *buf;
-	size_t len;     /* bytes buffered */
-	size_t sent;    /* of which already written to the socket */
+	size_t len;  /* bytes buffered */
+	size_t sent; /* of which already written to the socket */
 	size_t cap;
-	bool oom;       /* an append failed: the connection must close */
-	bool borrowed;  /* buf is the worker's (out_lend), never freed here */
+	bool oom;      /* an append failed: the connection must close */
+	bool borrowed; /* buf is the worker's (out_lend), never freed here */
 };
 
 void out_free(struct out *o);
@@ -34,15 +34,15 @@ static inline size_t out_pending(const struct out *o)
 }
 
 void out_raw(struct out *o, const char *data, size_t len);
-void out_status(struct out *o, const char *text);      /* +text */
-void out_error(struct out *o, const char *text);       /* -text, text has its code */
+void out_status(struct out *o, const char *text); /* +text */
+void out_error(struct out *o, const char *text);  /* -text, text has its code */
 /* -ERR ..., printf-style, '\r' and '\n' replaced by spaces as redis-server does. */
 void out_errorf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void out_int(struct out *o, long long v);
 void out_bulk(struct out *o, const char *data, size_t len);
 void out_bulk_str(struct out *o, const struct intern_str *s);
-void out_null(struct out *o);                           /* $-1 */
-void out_array(struct out *o, long long n);             /* *n */
+void out_null(struct out *o);               /* $-1 */
+void out_array(struct out *o, long long n); /* *n */
 void out_ok(struct out *o);
 
 /* The error texts shared by several commands, as redis-server's shared.*. */

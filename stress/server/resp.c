@@ -239,7 +239,7 @@ static enum resp_status parse_multibulk(struct resp_req *r, char *buf, size_t le
 			return fail(r, "ERR Protocol error: invalid multibulk length");
 		r->pos = next;
 		if (n <= 0)
-			return RESP_DONE;     /* "*0", "*-1": nothing to run */
+			return RESP_DONE; /* "*0", "*-1": nothing to run */
 		r->want = n;
 	}
 	while ((long long)r->argc < r->want) {

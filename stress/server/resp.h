@@ -33,17 +33,17 @@ struct resp_req {
 	struct resp_arg *argv;
 	size_t argc;
 	size_t cap;
-	size_t pos;        /* bytes of the request consumed so far */
-	long long want;    /* multibulk: arguments announced; 0: not started */
-	long long bulk;    /* multibulk: length of the pending argument, -1 none */
-	const char *err;   /* on RESP_ERROR: the reply text, without "-" */
+	size_t pos;      /* bytes of the request consumed so far */
+	long long want;  /* multibulk: arguments announced; 0: not started */
+	long long bulk;  /* multibulk: length of the pending argument, -1 none */
+	const char *err; /* on RESP_ERROR: the reply text, without "-" */
 	char errbuf[64];
 };
 
 enum resp_status {
-	RESP_ERROR = -1,   /* protocol error: reply r->err and close */
-	RESP_MORE = 0,     /* incomplete: call again with more bytes */
-	RESP_DONE = 1,     /* a request: r->argc arguments, r->pos bytes */
+	RESP_ERROR = -1, /* protocol error: reply r->err and close */
+	RESP_MORE = 0,   /* incomplete: call again with more bytes */
+	RESP_DONE = 1,   /* a request: r->argc arguments, r->pos bytes */
 };
 
 void resp_init(struct resp_req *r);

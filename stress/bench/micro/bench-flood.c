@@ -89,7 +89,8 @@ static struct keys benign_keys(unsigned n)
 	struct keys ks = alloc_keys(n);
 
 	for (; ks.n < n; ks.n++)
-		ks.len[ks.n] = (size_t)snprintf(ks.k[ks.n], sizeof(ks.k[0]), "key_%x", ks.n * 2654435761u);
+		ks.len[ks.n] = (size_t)snprintf(ks.k[ks.n], sizeof(ks.k[0]), "key_%x",
+						ks.n * 2654435761u);
 	return ks;
 }
 
@@ -232,7 +233,6 @@ static void run(const char *what, int disabled, bool against_level1, const struc
 	free(atk.len);
 }
 
-
 #define USAGE "bench-flood [ATTACK_KEYS [BENIGN_KEYS]]   (default 1000 10000)"
 
 int main(int argc, char **argv)
@@ -246,8 +246,8 @@ int main(int argc, char **argv)
 
 	if (!getenv("INTERN_HASH_SEED"))
 		fprintf(stderr, "bench-flood: INTERN_HASH_SEED unset: a random process key\n");
-	printf("%u attack keys (low 16 bits equal under the key attacked), %u benign keys\n",
-	       na, nb);
+	printf("%u attack keys (low 16 bits equal under the key attacked), %u benign keys\n", na,
+	       nb);
 	benign = benign_keys(nb);
 	run("level 0 attack, defence", 0, false, &benign, na);
 	run("level 0 attack, no defence", 1, false, &benign, na);

@@ -45,12 +45,22 @@ static inline uint32_t rotl32(uint32_t x, int b)
 	return (x << b) | (x >> (32 - b));
 }
 
-#define HROUND(v0, v1, v2, v3)                                                   \
-	do {                                                                     \
-		v0 += v1; v1 = rotl32(v1, 5); v1 ^= v0; v0 = rotl32(v0, 16);    \
-		v2 += v3; v3 = rotl32(v3, 8); v3 ^= v2;                          \
-		v0 += v3; v3 = rotl32(v3, 7); v3 ^= v0;                          \
-		v2 += v1; v1 = rotl32(v1, 13); v1 ^= v2; v2 = rotl32(v2, 16);   \
+#define HROUND(v0, v1, v2, v3)       \
+	do {                         \
+		v0 += v1;            \
+		v1 = rotl32(v1, 5);  \
+		v1 ^= v0;            \
+		v0 = rotl32(v0, 16); \
+		v2 += v3;            \
+		v3 = rotl32(v3, 8);  \
+		v3 ^= v2;            \
+		v0 += v3;            \
+		v3 = rotl32(v3, 7);  \
+		v3 ^= v0;            \
+		v2 += v1;            \
+		v1 = rotl32(v1, 13); \
+		v1 ^= v2;            \
+		v2 = rotl32(v2, 16); \
 	} while (0)
 
 /* HalfSipHash-1-3 (Aumasson's reference construction, 32-bit output). */
@@ -218,14 +228,14 @@ static double now_ns(void)
 	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 
-#define RUNNER(name)                                                             \
-	__attribute__((noinline)) uint32_t run_##name(void);                      \
-	__attribute__((noinline)) uint32_t run_##name(void)                       \
-	{                                                                        \
-		uint32_t sum = 0;                                                \
-		for (size_t i = 0; i < ntok; i++)                                \
-			sum += name(text + off[i], tlen[i]);                     \
-		return sum;                                                      \
+#define RUNNER(name)                                         \
+	__attribute__((noinline)) uint32_t run_##name(void); \
+	__attribute__((noinline)) uint32_t run_##name(void)  \
+	{                                                    \
+		uint32_t sum = 0;                            \
+		for (size_t i = 0; i < ntok; i++)            \
+			sum += name(text + off[i], tlen[i]); \
+		return sum;                                  \
 	}
 RUNNER(fastmix)
 RUNNER(xxh3)

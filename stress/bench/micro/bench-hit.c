@@ -43,8 +43,7 @@ static double now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static __attribute__((noinline)) uintptr_t
-hit_loop(struct intern_interp *interp, unsigned rounds)
+static __attribute__((noinline)) uintptr_t hit_loop(struct intern_interp *interp, unsigned rounds)
 {
 	uintptr_t sink = 0;
 
@@ -106,9 +105,8 @@ static int run(const char *name, int immortal, unsigned rounds)
 	}
 	if (intern_interp_stats(interp, &st) != 0)
 		return 1;
-	printf("%-8s %7.2f ns/hit  (best of %d x %u hits; stats hits %llu, sink %lx)\n", name,
-	       best, RUNS, rounds * KEYS, (unsigned long long)st.hits,
-	       (unsigned long)(sink & 0xf));
+	printf("%-8s %7.2f ns/hit  (best of %d x %u hits; stats hits %llu, sink %lx)\n", name, best,
+	       RUNS, rounds * KEYS, (unsigned long long)st.hits, (unsigned long)(sink & 0xf));
 	for (unsigned k = 0; k < KEYS; k++)
 		intern_str_decref(held[k]);
 	intern_interp_free(interp);

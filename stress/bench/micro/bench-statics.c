@@ -29,11 +29,19 @@
 #include "bench-statics-ids.h"
 #include "bench-args.h"
 
-enum mode { MODE_IMMORTAL, MODE_MORTAL, MODE_STATIC };
+enum mode {
+	MODE_IMMORTAL,
+	MODE_MORTAL,
+	MODE_STATIC
+};
 static const char *const mode_names[] = { "immortal", "mortal", "static" };
 
 /* What the interpreter holds besides the keys. */
-enum table { TABLE_NONE, TABLE_STATIC, TABLE_DYNAMIC };
+enum table {
+	TABLE_NONE,
+	TABLE_STATIC,
+	TABLE_DYNAMIC
+};
 static const char *const table_names[] = { "none", "static", "dynamic" };
 
 struct cond {
@@ -161,8 +169,8 @@ static void cond_free(struct cond *c)
 	free(c->ns);
 }
 
-#define USAGE                                                                   \
-	"bench-statics [--compare] [--table none|static|dynamic] "              \
+#define USAGE                                                      \
+	"bench-statics [--compare] [--table none|static|dynamic] " \
 	"[--mode immortal|mortal|static] [--keys N] [--rounds R] [--reps K]"
 
 int main(int argc, char **argv)
@@ -177,15 +185,17 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "--table") && v && (i++, 1))
 			table = !strcmp(v, "static")    ? TABLE_STATIC
 				: !strcmp(v, "dynamic") ? TABLE_DYNAMIC
-				: !strcmp(v, "none")    ? TABLE_NONE
-							: (bench_args_fail(USAGE, "bad --table", v), 0);
+				: !strcmp(v, "none")
+					? TABLE_NONE
+					: (bench_args_fail(USAGE, "bad --table", v), 0);
 		else if (!strcmp(a, "--compare"))
 			compare = 1;
 		else if (!strcmp(a, "--mode") && v && (i++, 1))
-			mode = !strcmp(v, "mortal")	? MODE_MORTAL
-			       : !strcmp(v, "static")	? MODE_STATIC
-			       : !strcmp(v, "immortal") ? MODE_IMMORTAL
-							: (bench_args_fail(USAGE, "bad --mode", v), 0);
+			mode = !strcmp(v, "mortal")   ? MODE_MORTAL
+			       : !strcmp(v, "static") ? MODE_STATIC
+			       : !strcmp(v, "immortal")
+				       ? MODE_IMMORTAL
+				       : (bench_args_fail(USAGE, "bad --mode", v), 0);
 		else if (!strcmp(a, "--keys") && v && (i++, 1))
 			nkeys = (int)bench_args_count(USAGE, v);
 		else if (!strcmp(a, "--rounds") && v && (i++, 1))
@@ -223,7 +233,8 @@ int main(int argc, char **argv)
 			for (int k = 0; k < n; k++)
 				measure(&c[k], rounds, r);
 		printf("%d keys of 17 bytes, %d rounds x %d repetitions, %u generated "
-		       "identifiers\n", nkeys, rounds, reps, bench_table.count);
+		       "identifiers\n",
+		       nkeys, rounds, reps, bench_table.count);
 		for (int k = 0; k < n; k++) {
 			report(&c[k], reps);
 			cond_free(&c[k]);
