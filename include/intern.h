@@ -113,6 +113,7 @@
 #ifndef INTERN_H
 #define INTERN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -684,8 +685,6 @@ INTERN_EXPORT int intern_interp_check(struct intern_interp *interp);
 /* ---------------------------------------------------------------------------
  * Maps keyed by canonical strings
  * ------------------------------------------------------------------------- */
-
-#include <stdbool.h>
 
 /*
  * A hash map from strings to `void *` values, for keys that are canonical

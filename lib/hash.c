@@ -11,8 +11,9 @@
  * lanes, the message absorbed 8 little-endian bytes at a time with
  * `crounds` SipRounds per word, the last partial word padded with the
  * length in its top byte, then `drounds` rounds of finalization.  We run
- * 1 and 3 rounds (SipHash-1-3): CPython's and Rust's choice, about half the
- * cost of SipHash-2-4 on identifier-sized strings with no known practical
+ * 1 and 3 rounds (SipHash-1-3): CPython's and Rust's choice, about three
+ * quarters of SipHash-2-4's instructions on identifier-sized strings
+ * (docs/micro-benchmarks.md) with no known practical
  * attack on the keyed function.
  */
 #include "hash.h"

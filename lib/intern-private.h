@@ -98,7 +98,6 @@ void intern__str_destroy(struct intern_str *s);
 
 /* The built-in singleton for a 0- or 1-byte string. */
 struct intern_str *intern__singleton(const char *data, size_t len);
-bool intern__is_builtin(const struct intern_str *s);
 
 /* ---- small-integer strings (smallint.c) --------------------------------- */
 

@@ -126,7 +126,7 @@ static int intern_ref(struct intern_interp *interp, struct intern_str **p, int s
 			return -EINVAL;
 		/* *p becomes s or this interpreter's own canonical string. */
 		return intern_content(interp, intern__data(s), s->ob_len,
-				      intern__hash(intern__data(s), s->ob_len), s,
+				      intern__entry_hash(s), s,
 				      INTERN_IMMORTAL_STATIC, p);
 	}
 	if (st != INTERN_NOT_INTERNED &&
@@ -184,7 +184,7 @@ int intern__file_static(struct intern_interp *interp, struct intern_str *s)
 {
 	struct intern_str *r;
 	int rc = intern_content(interp, intern__data(s), s->ob_len,
-				intern__hash(intern__data(s), s->ob_len), s, INTERN_IMMORTAL_STATIC,
+				intern__entry_hash(s), s, INTERN_IMMORTAL_STATIC,
 				&r);
 
 	if (rc < 0)

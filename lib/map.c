@@ -15,7 +15,7 @@
  *           hash of 8 fields is 8 slots, 128 bytes, with no empty slot:
  *           a server holds millions of such maps.
  *   hashed  cap > SMALL_MAX, a power of two: open addressing with linear
- *           probing from the Fibonacci hash of the address; deletions
+ *           probing from MurmurHash3's fmix64 of the address; deletions
  *           leave tombstones (so iteration may delete), which the next
  *           resize drops.  Load (entries + tombstones) stays <= 3/4.
  *

@@ -10,7 +10,8 @@
  * collects dead strings in a batch of BATCH_SIZE and queues the whole batch
  * with one call_rcu.  A thread that stops working holds at most
  * BATCH_SIZE - 1 dead strings until it exits (thread.c's exit path hands
- * the batch over) or calls intern_barrier().
+ * the batch over), calls intern_thread_detach() (the same path) or calls
+ * intern_barrier().
  *
  * fork().  The frees run on liburcu's call_rcu thread, which a child of
  * fork() does not have: without it every free queued in the child waits
@@ -189,8 +190,7 @@ static void free_after_grace(void *obj)
 			       obj);
 		return;
 	}
-	urcu_memb_synchronize_rcu();
-	INTERN_TSAN_ACQUIRE(&intern__tsan_grace);
+	intern__synchronize();
 	intern__str_destroy(obj);
 }
 

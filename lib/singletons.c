@@ -47,10 +47,3 @@ struct intern_str *intern__singleton(const char *data, size_t len)
 {
 	return len == 0 ? intern_empty() : intern_latin1((unsigned char)data[0]);
 }
-
-bool intern__is_builtin(const struct intern_str *s)
-{
-	const char *p = (const char *)s;
-
-	return s == &empty.head || (p >= (const char *)latin1 && p < (const char *)(latin1 + 256));
-}

@@ -349,8 +349,8 @@ static int rebuild(struct intern_interp *interp, struct intern__shard *sh, uint3
  *    bucket), or if it is longer than RESEED_LONG (a flood spread over
  *    neighbouring buckets).
  *  - Reseed: the shard's array is rebuilt, as for growth, into a new array
- *    with a fresh key from the OS (intern__random_key, independent of the
- *    process key), every entry placed and tagged by its hash under that
+ *    with a fresh key from the OS (intern__random_key: independent of the
+ *    process key unless getrandom fails, hash.c), every entry placed and tagged by its hash under that
  *    key, dying entries dropped (R3), and published with release (B); the
  *    old array goes to call_rcu.  Readers never wait: one that loaded the
  *    old array hashes with the old array's key (the key is in the array,

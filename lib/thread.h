@@ -20,7 +20,7 @@ struct intern_interp;
 struct intern__free_batch;
 
 /* Counter slots per thread: a thread that uses more interpreters at once
- * counts the extra ones in their shared counters (static TLS is scarce). */
+ * counts the extra ones in their shared counters (thread-local state is per thread, so kept small). */
 #define INTERN__THREAD_SLOTS 4
 
 /*
