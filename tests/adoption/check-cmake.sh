@@ -8,6 +8,7 @@
 . "$(dirname "$0")/common.sh"
 build=$1
 command -v cmake >/dev/null 2>&1 || { echo "cmake not installed: skipped"; exit 77; }
+# Ninja, which meson brings: a minimal system has no make for CMake's default generator.
 work_dir
 install_tree "$build"
 
@@ -23,7 +24,7 @@ add_executable(app-static app.c)
 target_link_libraries(app-static PRIVATE libintern::static)
 message(STATUS "libintern ${libintern_VERSION}, generator ${libintern_INTERN_GEN_IDS}")
 CM
-cmake -S "$tmp/app" -B "$tmp/app/build" -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/cmake.log" 2>&1 ||
+cmake -G Ninja -S "$tmp/app" -B "$tmp/app/build" -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/cmake.log" 2>&1 ||
 	{ cat "$tmp/cmake.log"; fail "cmake configure"; }
 grep -q "libintern 0\." "$tmp/cmake.log" || { cat "$tmp/cmake.log"; fail "no version from the package"; }
 cmake --build "$tmp/app/build" >"$tmp/build.log" 2>&1 ||
@@ -47,7 +48,7 @@ if(libintern_FOUND)
   message(FATAL_ERROR "find_package(libintern $want) accepted \${libintern_VERSION}")
 endif()
 CM
-	cmake -S "$tmp/other" -B "$tmp/other/build-$want" -DCMAKE_PREFIX_PATH="$prefix" \
+	cmake -G Ninja -S "$tmp/other" -B "$tmp/other/build-$want" -DCMAKE_PREFIX_PATH="$prefix" \
 		>"$tmp/cmake-$want.log" 2>&1 || { cat "$tmp/cmake-$want.log"; fail "version $want"; }
 done
 echo "CMake consumer: shared and static targets build and run; 1.0 and 0.99 refused"
