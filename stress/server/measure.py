@@ -37,15 +37,12 @@ import sys
 import tempfile
 import time
 
+# The server tests' helpers: one free-port finder for both.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', '..', 'tests', 'server'))
+from resp import free_port  # noqa: E402
+
 TESTS = ['SET', 'GET', 'INCR', 'HSET', 'MSET (10 keys)']
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Server:
