@@ -24,7 +24,8 @@
  *                 header no live string has (a freed one, mostly, or one
  *                 the caller holds no reference to: count 0), or an
  *                 interpreter already freed (detected for the last 64
- *                 intern_interp_free() calls: their structs are kept);
+ *                 intern_interp_free() calls: their structs are kept),
+ *                 or a borrowing call outside a scope;
  *     -EOVERFLOW  a length above INTERN_STR_MAX_LEN;
  *     -ENOMEM     memory exhausted;
  *     -EEXIST     intern_static() or intern_interp_add_statics() of content
@@ -458,6 +459,117 @@ INTERN_EXPORT struct intern_str *
 intern_lookup(struct intern_interp *interp, const char *data, size_t len);
 
 /* ---------------------------------------------------------------------------
+ * Scopes: references borrowed for the length of a request
+ * ------------------------------------------------------------------------- */
+
+/*
+ * A server uses a request's names (the command word, header and field
+ * names, keys it only reads) for the length of the request.  Inside a
+ * scope a thread holds canonical strings with no count written, so a hot
+ * mortal string costs what an immortal one does on every core:
+ *
+ *     intern_scope_enter();
+ *     struct intern_str *name = intern_borrow(interp, buf, len);
+ *     ...                                   use name until the scope ends
+ *     struct intern_str *kept = intern_promote(interp, name);  counted
+ *     intern_scope_exit();                  name is invalid from here on
+ *
+ * A scope is an RCU read-side section of the calling thread.  A borrowed
+ * string is readable (its bytes never change) until the thread's
+ * outermost intern_scope_exit(), even if every counted reference to it is
+ * dropped meanwhile: it is then removed from the table at once, but freed
+ * only after every scope that could have seen it has ended
+ * (docs/design.md, "Scopes").  When it was found it was the canonical
+ * string for its bytes: it equals, by pointer, every string with those
+ * bytes that anyone holds a counted reference to at the same time, so
+ * maps keyed by canonical strings may be probed with it.  (If its last
+ * counted holder lets go during the scope, a later intern of its bytes
+ * may give a new object.)
+ *
+ * Inside a scope: every call is allowed except intern_barrier(),
+ * intern_thread_detach() (-EBUSY) and intern_interp_free(), which wait for
+ * a grace period and so for the scope itself.  intern_str_decref() of a
+ * last reference is allowed: the string is freed after the scope, as any
+ * dead string; only if its reclamation batch cannot be allocated (out of
+ * memory), where the call would otherwise wait for a grace period, is the
+ * string kept, never freed (a leak, reported as a misuse), because a wait
+ * inside the scope would never end.  intern_str_incref() of a borrowed
+ * mortal string is a misuse if its count is 0 (it is dying): use
+ * intern_promote().  Keep scopes short: a scope delays every grace period
+ * of the process, hence every free of a dead string.  Borrowed strings of
+ * an interpreter count as using it: scopes that borrowed from it must have
+ * ended before intern_interp_free().  A thread must leave its scopes
+ * before it exits (the exit path reports a misuse and closes them).
+ */
+
+/*
+ * Enter a scope on the calling thread.  Scopes nest; every enter needs its
+ * intern_scope_exit() on the same thread.  Never fails.
+ * Thread-safe; acts on the calling thread only; lock-free (liburcu's read
+ * lock: two thread-local stores).  Registers the thread with liburcu the
+ * first time, as every call does.
+ */
+INTERN_EXPORT void intern_scope_enter(void);
+
+/*
+ * Leave the innermost scope.  Leaving the outermost one ends every
+ * borrowed reference the thread holds and drops the counted references
+ * intern_borrow() took for the strings it inserted (which may free them,
+ * after a grace period, as intern_str_decref() does).  An exit without an
+ * enter is a misuse (see the conventions above).
+ * Thread-safe; acts on the calling thread only; the outermost exit may
+ * take a shard lock (a last reference dropped), the others are lock-free.
+ */
+INTERN_EXPORT void intern_scope_exit(void);
+
+/* How many scopes the calling thread is inside (0: none).  Thread-safe,
+ * reads the calling thread's state only. */
+INTERN_EXPORT unsigned intern_scope_depth(void);
+
+/*
+ * intern_bytes() for the length of a scope: the canonical string with
+ * these bytes, interned mortal if absent.
+ * Returns a borrowed reference, valid until the calling thread's outermost
+ * scope ends, or NULL with errno EINVAL (NULL or freed interp, data NULL
+ * with len > 0, or called outside a scope), EOVERFLOW, ENOSPC or ENOMEM.
+ * Built-in singletons, immortal and static strings are returned as by
+ * intern_bytes() (references to them need no count anyway).
+ * Thread-safe.  A hit writes no shared memory, takes no lock and no
+ * read lock of its own (the scope's covers it); a miss inserts as
+ * intern_bytes() does (one shard lock) and keeps the new string's counted
+ * reference until the outermost scope ends.
+ */
+INTERN_EXPORT struct intern_str *
+intern_borrow(struct intern_interp *interp, const char *data, size_t len);
+
+/*
+ * intern_lookup() for the length of a scope: the canonical string with
+ * these bytes, never inserting.
+ * Returns a borrowed reference, valid until the calling thread's outermost
+ * scope ends, or NULL with errno ENOENT (absent, or dying: its count
+ * reached 0), EINVAL (as intern_borrow()) or EOVERFLOW.
+ * Thread-safe, wait-free: writes no shared memory.
+ */
+INTERN_EXPORT struct intern_str *
+intern_lookup_borrowed(struct intern_interp *interp, const char *data, size_t len);
+
+/*
+ * Keep a string borrowed from `interp` past the scope: a counted
+ * reference to the canonical string with the bytes of `s`.  That is `s`
+ * itself if it is still live (immortal, static, or mortal with a count
+ * above 0, taken with get-unless-zero, never from 0); if `s` is dying (its
+ * last counted holder let go during the scope), its bytes are interned
+ * again in `interp` and the result is the new canonical string, which is
+ * not `s`.  Call it inside the scope that borrowed `s`.
+ * Returns a new reference, or NULL with errno EINVAL (NULL or freed
+ * interp, NULL or insane `s`, called outside a scope), ENOSPC or ENOMEM
+ * (re-interning only).
+ * Thread-safe; lock-free unless it re-interns (one shard lock).
+ */
+INTERN_EXPORT struct intern_str *intern_promote(struct intern_interp *interp,
+						struct intern_str *s);
+
+/* ---------------------------------------------------------------------------
  * Small integers, identifier auto-interning
  * ------------------------------------------------------------------------- */
 
@@ -744,6 +856,24 @@ INTERN_EXPORT void intern_map_free(struct intern_map *map, void (*free_value)(vo
  */
 INTERN_EXPORT int intern_map_set(struct intern_map *map, struct intern_str *key, void *value,
 				 void **old_value);
+
+/*
+ * intern_map_set(), taking over the caller's reference to `key` instead
+ * of counting one of its own: for a caller that got `key` as a new
+ * reference only to store it (intern_bytes(), intern_promote()), it
+ * saves an increment and a decrement of the key's count.
+ * Steals `key` on every path, including failure: inserted, the map keeps
+ * the reference (returns 1); replaced, the map keeps the reference it
+ * already holds and drops the stolen one (returns 0, *old_value as
+ * intern_map_set()); on -EINVAL (NULL map; a NULL key is ignored) or
+ * -ENOMEM the stolen reference is dropped.  Dropping may free a mortal
+ * string (as intern_str_decref()), so `key` must not be used after the
+ * call unless the caller holds another reference or borrowed it in a
+ * scope that is still open.
+ * Not synchronized: the caller excludes every other call on `map`.
+ */
+INTERN_EXPORT int intern_map_set_steal(struct intern_map *map, struct intern_str *key,
+				       void *value, void **old_value);
 
 /*
  * The value stored for `key`, or NULL if absent or on a NULL argument (use

@@ -308,4 +308,11 @@ void intern__keep_forever(struct intern_str *s);
  * read, never written. */
 int intern__file_static(struct intern_interp *interp, struct intern_str *s);
 
+/* The insert half of intern_bytes(), after a lookup of these bytes (whose
+ * process hash is `hash`) missed: find-or-insert a MORTAL entry under the
+ * shard lock.  0 and a new reference in *out, or a negative errno.  For
+ * scope.c's intern_borrow(), which made its lookup without a reference. */
+int intern__insert_bytes(struct intern_interp *interp, const char *data, size_t len,
+			 uint32_t hash, struct intern_str **out);
+
 #endif

@@ -196,6 +196,12 @@ int intern__file_static(struct intern_interp *interp, struct intern_str *s)
 	return 0;
 }
 
+int intern__insert_bytes(struct intern_interp *interp, const char *data, size_t len,
+			 uint32_t hash, struct intern_str **out)
+{
+	return intern_slow(interp, data, len, hash, NULL, INTERN_MORTAL, out);
+}
+
 INTERN_API struct intern_str *intern_bytes(struct intern_interp *interp, const char *data,
 					   size_t len)
 {

@@ -273,8 +273,9 @@ INTERN_API void intern_map_free(struct intern_map *map, void (*free_value)(void 
 	intern__free(map);
 }
 
-INTERN_API int intern_map_set(struct intern_map *map, struct intern_str *key, void *value,
-			      void **old_value)
+/* Insert or replace, counting nothing: 1 inserted (the map now owns a
+ * reference the caller provides), 0 replaced, or a negative errno. */
+static int put(struct intern_map *map, struct intern_str *key, void *value, void **old_value)
 {
 	struct slot *s;
 	int err;
@@ -304,8 +305,27 @@ INTERN_API int intern_map_set(struct intern_map *map, struct intern_str *key, vo
 		map->slots[i] = (struct slot){ key, value };
 	}
 	map->count++;
-	intern_str_incref(key);
 	return 1;
+}
+
+INTERN_API int intern_map_set(struct intern_map *map, struct intern_str *key, void *value,
+			      void **old_value)
+{
+	int rc = put(map, key, value, old_value);
+
+	if (rc == 1)
+		intern_str_incref(key);
+	return rc;
+}
+
+INTERN_API int intern_map_set_steal(struct intern_map *map, struct intern_str *key,
+				    void *value, void **old_value)
+{
+	int rc = put(map, key, value, old_value);
+
+	if (rc != 1)
+		intern_str_decref(key); /* NULL is ignored */
+	return rc;
 }
 
 INTERN_API int intern_map_find(const struct intern_map *map, const struct intern_str *key,

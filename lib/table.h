@@ -275,18 +275,22 @@ intern__probe_find(const struct intern__slots *a, uint32_t bh, const struct inte
  * Lookup (lock-free)
  * ---------------------------------------------------------------------- */
 
+/*
+ * The entry with these bytes in `interp`'s table, taking no reference: the
+ * caller is inside a read-side section, and the entry's memory stays valid
+ * until that section ends (R4).  NULL: absent.  A dying entry (count 0) is
+ * returned too: the caller decides what it means (R1: absent, for a lookup
+ * that would take a reference; scope.c: absent too, but readable).
+ */
 static inline __attribute__((always_inline)) struct intern_str *
-intern__table_lookup(const struct intern_interp *interp, uint32_t hash, const char *data,
-		     size_t len)
+intern__table_probe(const struct intern_interp *interp, uint32_t hash, const char *data,
+		    size_t len)
 {
 	const struct intern__shard *sh = intern__shard_of(interp, hash);
-	struct intern_str *found = NULL;
-	const struct intern__slots *a;
-
-	intern__read_lock();
 	/* (B): pairs with the release store that published the array, its
 	 * key included. */
-	a = __atomic_load_n(&sh->slots, __ATOMIC_ACQUIRE);
+	const struct intern__slots *a = __atomic_load_n(&sh->slots, __ATOMIC_ACQUIRE);
+
 	if (a) {
 		/* Under the key of the array loaded: a reseed may publish
 		 * another array meanwhile, and this one stays whole. */
@@ -294,11 +298,24 @@ intern__table_lookup(const struct intern_interp *interp, uint32_t hash, const ch
 		const struct intern__key k = { NULL, data, len, intern__tag_of(bh) };
 		const struct intern__found f = intern__probe_find(a, bh, &k);
 
-		/* A dying entry is absent (R1); no other entry can hold these
-		 * bytes in this array (R3). */
-		if (f.v != INTERN__SLOT_EMPTY && intern__take_ref(intern__slot_str(f.v)))
-			found = intern__slot_str(f.v);
+		/* No other entry can hold these bytes in this array (R3). */
+		if (f.v != INTERN__SLOT_EMPTY)
+			return intern__slot_str(f.v);
 	}
+	return NULL;
+}
+
+static inline __attribute__((always_inline)) struct intern_str *
+intern__table_lookup(const struct intern_interp *interp, uint32_t hash, const char *data,
+		     size_t len)
+{
+	struct intern_str *found;
+
+	intern__read_lock();
+	found = intern__table_probe(interp, hash, data, len);
+	/* A dying entry is absent (R1). */
+	if (found && !intern__take_ref(found))
+		found = NULL;
 	intern__read_unlock();
 	/* This thread's own counter: no shared write (stats.c). */
 	intern__count_lookup(interp, found);

@@ -11,6 +11,10 @@
  * gives a thread something to give back (a registration, a batch of dead
  * strings, a counter slot) arms it first, with a non-NULL key value.  The
  * destructor runs before pthread_join() returns, and does, in order:
+ *   0. scopes: a thread that exits inside intern_scope_enter() is reported
+ *      (a misuse) and its scopes are closed, so that its read-side section
+ *      ends and the references its scopes hold are dropped, before
+ *      anything below needs the thread outside a read-side section;
  *   1. statistics: each slot's counts go to its interpreter's `retired`
  *      counts and the thread leaves stats.c's list, so that after a join
  *      the totals are exact and no slot outlives the thread's TLS;
@@ -18,6 +22,8 @@
  *      the thread registered: so before
  *   3. the registration libintern made, if any, is undone.
  * Steps 1 and 2 are independent of each other; 3 must come after 2.
+ * (intern_thread_detach() refuses inside a read-side section, so step 0
+ * only ever acts at exit.)
  * intern_thread_detach() runs the same three steps on a live thread, so
  * that it holds nothing of libintern's across a fork() (docs/process.md).  POSIX
  * clears the key's value before calling the destructor, so `exit_armed`
@@ -64,6 +70,7 @@ unsigned long intern__thread_registered_others(void)
  * intern_thread_detach()). */
 static void give_back(void)
 {
+	intern__scope_thread_exit(); /* 0 */
 	intern__stats_thread_exit(); /* 1 */
 #ifndef INTERN_NO_STATS
 	intern__self.slot_last = (struct intern__tslot *)&no_slot;

@@ -18,6 +18,7 @@
 
 struct intern_interp;
 struct intern__free_batch;
+struct intern_str;
 
 /* Counter slots per thread: a thread that uses more interpreters at once
  * counts the extra ones in their shared counters (thread-local state is per thread, so kept small). */
@@ -43,6 +44,11 @@ struct intern__thread {
 	struct intern__thread *next, *prev; /* stats.c's list, under its lock */
 	bool listed;                        /* on that list */
 #endif
+	/* Scopes (scope.c): how deep the thread is, and the references its
+	 * borrowing inserts took, dropped when the outermost scope ends. */
+	unsigned scope_depth;
+	unsigned scope_held_count, scope_held_cap;
+	struct intern_str **scope_held;
 	/* Reclamation (rcu.c): dead strings not yet handed to call_rcu. */
 	struct intern__free_batch *pending;
 	/* The lifecycle (thread.c). */
@@ -70,6 +76,7 @@ unsigned long intern__thread_registered_others(void);
 
 /* The exit path's steps, called by thread.c only, in this order.  Each
  * works on the calling thread's intern__self. */
+void intern__scope_thread_exit(void); /* scope.c: leave open scopes */
 void intern__stats_thread_exit(void); /* stats.c: fold and unlist the slots */
 void intern__rcu_thread_exit(void);   /* rcu.c: hand the batch to call_rcu */
 
