@@ -179,12 +179,15 @@ static struct intern__free_batch *new_batch(void)
 }
 
 /* intern__defer_free() without a batch: wait for the grace period here.
- * Not inside the caller's own read-side section (the documented contract
- * of intern_str_decref): that would wait for itself, so keep the string
- * instead. */
+ * Not inside a read-side section: that would wait for itself.  Inside a
+ * libintern scope the string waits for the scope's end (scope.c); inside
+ * the caller's own section (against the contract of intern_str_decref),
+ * or with too many parked, keep the string instead. */
 static void free_after_grace(void *obj)
 {
 	if (urcu_memb_read_ongoing()) {
+		if (intern__scope_park(obj))
+			return;
 		intern__misuse("decref inside a liburcu read-side section, out of "
 			       "memory: %p is kept, not freed",
 			       obj);

@@ -99,6 +99,12 @@ void intern__synchronize(void);
  */
 void intern__defer_free(void *obj);
 
+/* Park a dead string that could not be queued (out of memory) until the
+ * calling thread's outermost scope ends, where its free can wait for a
+ * grace period: true if parked; false outside a scope or when the thread
+ * has INTERN__SCOPE_DEAD_MAX parked already (scope.c). */
+bool intern__scope_park(void *obj);
+
 /* Hand this thread's partial batch to RCU, then wait for every callback
  * queued so far.  Not inside a read-side section. */
 void intern__barrier(void);

@@ -70,14 +70,27 @@ static void section_exit(void)
 #endif
 }
 
-/* Drop the references the scope's inserts took (S3).  Outside every
- * read-side section of the thread: a last reference frees. */
+/* Drop the references the scope's inserts took (S3), and queue the frees
+ * that were parked inside it.  Outside every read-side section of the
+ * thread: a last reference frees, and a free may wait for a grace period. */
 static void release_held(void)
 {
 	struct intern__thread *t = &intern__self;
 
 	while (t->scope_held_count > 0)
 		intern_str_decref(t->scope_held[--t->scope_held_count]);
+	while (t->scope_dead_count > 0)
+		intern__defer_free(t->scope_dead[--t->scope_dead_count]);
+}
+
+bool intern__scope_park(void *obj)
+{
+	struct intern__thread *t = &intern__self;
+
+	if (t->scope_depth == 0 || t->scope_dead_count == INTERN__SCOPE_DEAD_MAX)
+		return false;
+	t->scope_dead[t->scope_dead_count++] = obj;
+	return true;
 }
 
 /* Keep a new reference until the outermost scope ends: 0, or -ENOMEM (the
@@ -123,7 +136,7 @@ INTERN_API void intern_scope_exit(void)
 	}
 	t->scope_depth--;
 	section_exit();
-	if (t->scope_depth == 0 && t->scope_held_count > 0)
+	if (t->scope_depth == 0 && (t->scope_held_count > 0 || t->scope_dead_count > 0))
 		release_held();
 }
 

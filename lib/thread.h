@@ -24,6 +24,9 @@ struct intern_str;
  * counts the extra ones in their shared counters (thread-local state is per thread, so kept small). */
 #define INTERN__THREAD_SLOTS 4
 
+/* Dead strings a thread may park inside a scope when out of memory. */
+#define INTERN__SCOPE_DEAD_MAX 32
+
 /*
  * A thread's private lookup counters for one interpreter (stats.c explains
  * the scheme).  The counters are written by the owning thread only, with a
@@ -49,6 +52,11 @@ struct intern__thread {
 	unsigned scope_depth;
 	unsigned scope_held_count, scope_held_cap;
 	struct intern_str **scope_held;
+	/* Dead strings whose free could not be queued (out of memory) while
+	 * the thread was inside a scope, where it cannot wait: freed when the
+	 * outermost scope ends (scope.c). */
+	unsigned scope_dead_count;
+	void *scope_dead[INTERN__SCOPE_DEAD_MAX];
 	/* Reclamation (rcu.c): dead strings not yet handed to call_rcu. */
 	struct intern__free_batch *pending;
 	/* The lifecycle (thread.c). */
