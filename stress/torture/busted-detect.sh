@@ -19,12 +19,15 @@
 #   -c CPUS runs the harness under `taskset -c CPUS` (e.g. -c 0: one CPU,
 #   no true parallelism, the hardest case for races);
 #   variants: none no_grace revive no_publish_order wrong_remove
+#   scope_unguarded (measured with --profile scope, its scopes being what
+#   it breaks, unless -a is given)
 set -u
 
 runs=100
 secs=0.5
 threads=8
 extra="--profile churn"
+extra_set=
 pin=()
 while getopts "n:d:t:c:a:h" opt; do
 	case $opt in
@@ -32,13 +35,14 @@ while getopts "n:d:t:c:a:h" opt; do
 	d) secs=$OPTARG ;;
 	t) threads=$OPTARG ;;
 	c) pin=(taskset -c "$OPTARG") ;;
-	a) extra=$OPTARG ;;
+	a) extra=$OPTARG extra_set=1 ;;
 	*) sed -n '2,25p' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 variants=("$@")
-[ ${#variants[@]} -eq 0 ] && variants=(none no_grace revive no_publish_order wrong_remove)
+[ ${#variants[@]} -eq 0 ] &&
+	variants=(none no_grace revive no_publish_order wrong_remove scope_unguarded)
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(mktemp -d)
@@ -60,12 +64,14 @@ printf '|---|---|---|---|---|---|---|---|\n'
 status=0
 for v in "${variants[@]}"; do
 	exe="$src/build-busted-$v/stress/torture/intern-stress"
+	args=$extra
+	[ "$v" = scope_unguarded ] && [ -z "$extra_set" ] && args="--profile scope"
 	det=0 bycheck=0 bycrash=0 byhang=0
 	: >"$out/first"
 	for ((i = 0; i < runs; i++)); do
 		# The subshell keeps bash's "Aborted" notices out of the table.
-		# shellcheck disable=SC2086 # $extra is a list of options
-		(timeout 60 "${pin[@]}" "$exe" $extra --threads "$threads" --duration "$secs" \
+		# shellcheck disable=SC2086 # $args is a list of options
+		(timeout 60 "${pin[@]}" "$exe" $args --threads "$threads" --duration "$secs" \
 			--quiet --fail-fast --stall 5 >"$out/run" 2>&1; exit $?) 2>/dev/null
 		rc=$?
 		case $rc in

@@ -44,6 +44,7 @@ struct config run_config = {
 		[OP_LOOKUP] = 200000, [OP_INCREF] = 80000,   [OP_RELEASE] = 200000,
 		[OP_REINTERN] = 50000, [OP_INTERP] = 10,     [OP_BARRIER] = 5,
 		[OP_INSPECT] = 20,     [OP_INT] = 10000,     [OP_AUTO] = 40000,
+		[OP_SCOPE] = 20000,
 	},
 	.hold = 64,
 	.immortal_frac = 1.0 / 16,
@@ -541,6 +542,7 @@ static void usage(FILE *f)
 "                         per thread, all mortal, --reborn 100, inspections: what\n"
 "                         the busted variants are measured with.  Put it first:\n"
 "                         later options override it\n"
+"                         scope: churn, with scopes that borrow the dying keys\n"
 "      --alloc-fail[=M]   allocation-failure injection: sweep (every k, then\n"
 "                         persistent, one thread), storm (threads, random faults),\n"
 "                         or both (default)\n"
@@ -552,6 +554,7 @@ static void usage(FILE *f)
 static const char *const mix_names[OP__COUNT] = {
 	"mortal",   "immortal", "bytes",   "lookup",  "incref", "release",
 	"reintern", "interp",   "barrier", "inspect", "int",    "auto",
+	"scope",
 };
 
 /*
@@ -638,6 +641,15 @@ static void profile_churn(void)
 	parse_mix("mortal=30,bytes=30,lookup=30,release=40,incref=5,reintern=5,inspect=10");
 	run_config.check_every = 0.02;
 	run_config.progress = 0;
+}
+
+/* The churn profile with scopes: borrowed keys die under their borrowers
+ * all the time, which the scope_unguarded variant is measured with. */
+static void profile_scope(void)
+{
+	profile_churn();
+	parse_mix("mortal=30,bytes=30,lookup=30,release=40,incref=5,reintern=5,inspect=10,"
+		  "scope=60");
 }
 
 enum {
@@ -733,11 +745,14 @@ static int parse_options(int argc, char **argv, bool *have_seed)
 		case O_STALL: run_config.stall = strtod(optarg, NULL); break;
 		case O_FAILFAST: run_config.fail_fast = true; break;
 		case O_PROFILE:
-			if (strcmp(optarg, "churn")) {
+			if (!strcmp(optarg, "churn")) {
+				profile_churn();
+			} else if (!strcmp(optarg, "scope")) {
+				profile_scope();
+			} else {
 				fprintf(stderr, "intern-stress: unknown profile %s\n", optarg);
 				return -1;
 			}
-			profile_churn();
 			break;
 		case O_ALLOCFAIL:
 			run_config.alloc_fail = true;

@@ -46,6 +46,7 @@ enum op {
 	OP_INSPECT,  /* intern_interp_check or _stats on a shared interp */
 	OP_INT,      /* intern_int for a decimal key (else intern_bytes) */
 	OP_AUTO,     /* intern_auto: interned iff the key is an identifier */
+	OP_SCOPE,    /* a scope: borrow keys, drop a reference, recheck, promote */
 	OP__COUNT,
 };
 

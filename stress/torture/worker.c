@@ -34,6 +34,7 @@
 #include "torture.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ static const char *const op_name[OP__COUNT] = {
 	"intern_mortal",  "intern_immortal", "intern_bytes", "intern_lookup",
 	"incref",         "release",         "reintern",     "interp_churn",
 	"intern_barrier", "inspect",         "intern_int",   "intern_auto",
+	"scope",
 };
 
 /* ---- orphans ---------------------------------------------------------------- */
@@ -596,6 +598,90 @@ static void private_retire(struct worker *w, bool at_exit)
 	w->churns++;
 }
 
+/* ---- scoped references ---------------------------------------------------- */
+
+#define SCOPE_BORROWS 4
+
+/* Inside its scope a borrowed string keeps a live header and its bytes,
+ * whatever other threads drop meanwhile (its count may reach 0). */
+static bool borrowed_sound(const struct intern_str *s, uint32_t k, const char *ctx)
+{
+	unsigned st = __atomic_load_n(&s->ob_state, __ATOMIC_RELAXED);
+	size_t len = all_keys.len[k];
+
+	if (st > INTERN_IMMORTAL_STATIC) {
+		violation(V_DEAD, "%s: key %u: borrowed %p has state %#x inside its scope", ctx, k,
+			  (const void *)s, st);
+		return false;
+	}
+	if (s->ob_len != len || memcmp(intern_str_data(s), key_data(k), len) != 0 ||
+	    intern_str_data(s)[len] != '\0') {
+		violation(V_CONTENT, "%s: key %u: borrowed %p changed its bytes inside its scope",
+			  ctx, k, (const void *)s);
+		return false;
+	}
+	return true;
+}
+
+/* A borrowing call failed: only a lookup's ENOENT, or ENOMEM under fault
+ * injection, is allowed. */
+static void borrow_failed(uint32_t k, bool lookup, int e)
+{
+	if ((lookup && e == ENOENT) || (e == ENOMEM && run_config.alloc_fail))
+		return;
+	violation(V_ERROR, "%s: key %u: NULL with errno %d",
+		  lookup ? "intern_lookup_borrowed" : "intern_borrow", k, e);
+}
+
+/*
+ * One scope (sometimes two, nested): borrow keys of a shared interp, drop
+ * a reference of our own and yield (so borrowed strings die, here or in
+ * other threads), check that every borrowed string still holds its bytes,
+ * and promote the first into a counted reference of the hand.
+ */
+static void op_scope(struct worker *w)
+{
+	unsigned where = rng_below(&w->rng, run_config.interps), n = 0;
+	struct intern_interp *ip = shared_interps[where].ip;
+	bool nest = rng_below(&w->rng, 4) == 0;
+	struct intern_str *b[SCOPE_BORROWS], *p;
+	uint32_t key[SCOPE_BORROWS];
+
+	intern_scope_enter();
+	for (unsigned i = 0; i < SCOPE_BORROWS; i++) {
+		uint32_t k = key_draw(&w->rng, &w->pos);
+		const bool lookup = i & 1;
+		struct intern_str *s;
+
+		if (nest && i == 2)
+			intern_scope_enter();
+		errno = 0;
+		s = lookup ? intern_lookup_borrowed(ip, key_data(k), all_keys.len[k])
+			   : intern_borrow(ip, key_data(k), all_keys.len[k]);
+		if (!s)
+			borrow_failed(k, lookup, errno);
+		else if (borrowed_sound(s, k, "borrowed"))
+			b[n] = s, key[n++] = k;
+	}
+	if (nest)
+		intern_scope_exit(); /* the inner scope's strings stay valid */
+	op_release(w);
+	sched_yield();
+	for (unsigned i = 0; i < n; i++)
+		if (!borrowed_sound(b[i], key[i], "later in the scope"))
+			b[i] = NULL;
+	if (n > 0 && b[0]) {
+		errno = 0;
+		p = intern_promote(ip, b[0]);
+		if (!p)
+			borrow_failed(key[0], false, errno);
+		else if (check_str(p, key[0], shared_interps[where].owner, WANT_INTERNED,
+				   "intern_promote"))
+			put(w, where, key[0], p, "intern_promote");
+	}
+	intern_scope_exit();
+}
+
 /* ---- the loop ---------------------------------------------------------------- */
 
 static unsigned weight_total;
@@ -655,6 +741,7 @@ static void do_op(struct worker *w, enum op op)
 		break;
 	case OP_BARRIER: intern_barrier(); break;
 	case OP_INSPECT: op_inspect(w); break;
+	case OP_SCOPE: op_scope(w); break;
 	case OP__COUNT: break;
 	}
 }
