@@ -159,7 +159,7 @@ static const char usage[] =
 	"                      (all following arguments up to the next option)\n"
 	"  --tokens-max N      stop after N identifiers (default 16000000)\n"
 	"  --workloads LIST    subset of: tokens,hits-small,hits-large,misses,churn,\n"
-	"                      hot,hot-mortal\n"
+	"                      hot,hot-mortal,hot-mortal-1k\n"
 	"  --impls LIST        subset of the rows, by name\n"
 	"  --small-keys N      keys of hits-small (default 1000)\n"
 	"  --large-keys N      keys of hits-large (default 1000000)\n"
@@ -373,6 +373,7 @@ static void parse_options(struct bench_options *o, int argc, char **argv)
 
 static const struct bench_impl *const all_impls[] = {
 	&bench_impl_limit,       &bench_impl_libintern, &bench_impl_libintern_mortal,
+	&bench_impl_libintern_scoped,
 	&bench_impl_mutex,       &bench_impl_rwlock,
 #ifdef BENCH_HAVE_GLIB
 	&bench_impl_glib,
@@ -405,6 +406,7 @@ struct run {
 	const struct bench_stream *stream;
 	bench_intern_fn *intern;
 	bench_release_fn *release; /* NULL: handles carry nothing */
+	bench_release_fn *op_release; /* per op: release, or NULL for borrowed handles */
 	bool keep;                 /* BENCH_OP_KEEP: store handles, stop at slice end */
 	pthread_barrier_t start;
 	/*
@@ -487,7 +489,7 @@ static void *worker_main(void *arg)
 	const unsigned char *base = r->stream->bytes;
 	const unsigned char *p = base + wk->begin, *lim = base + wk->end;
 	bench_intern_fn *intern = r->intern;
-	bench_release_fn *release = r->release;
+	bench_release_fn *release = r->op_release;
 	void *tab = r->tab;
 	const bool keep = r->keep;
 	const void **kept = wk->kept;
@@ -844,6 +846,7 @@ static void run_setup(struct run *r, const struct bench_impl *impl, const struct
 	r->stream = &w->stream;
 	r->intern = w->op == BENCH_OP_KEEP ? keep_fn(impl) : impl->intern;
 	r->release = refs ? impl->release : NULL;
+	r->op_release = impl->caps & BENCH_CAP_BORROWED ? NULL : r->release;
 	r->keep = w->op == BENCH_OP_KEEP;
 }
 

@@ -83,6 +83,10 @@ struct bench_workload {
 	bool fresh_table;            /* a new, empty table for every repetition */
 	bool hits;                   /* every op finds a pre-interned key */
 	bool memory;                 /* measure bytes per entry while preloading */
+	bool scoped;                 /* hot mortal strings: counted, every op a hit
+				      * on a preloaded key the benchmark holds (none
+				      * dies), so libintern's immortal and scoped rows
+				      * run it too; the ratios use the mortal row */
 	size_t expected;             /* most entries the table will hold */
 	struct bench_stream preload; /* distinct keys interned before timing */
 	struct bench_stream stream;  /* what the threads replay */
@@ -139,6 +143,8 @@ struct bench_table_config {
 enum bench_role {
 	BENCH_ROLE_LIBINTERN,        /* the reference row for immortal workloads */
 	BENCH_ROLE_LIBINTERN_MORTAL, /* the reference row for counted workloads */
+	BENCH_ROLE_LIBINTERN_SCOPED, /* borrowed references in a scope: no target
+				      * of its own but the hot mortal one */
 	BENCH_ROLE_LIMIT,            /* unsynchronized: one thread, a ceiling */
 	BENCH_ROLE_BASELINE,
 	BENCH_ROLE_MAP, /* a map lookup, not an interner: no target */
@@ -146,6 +152,9 @@ enum bench_role {
 
 /* Every handle carries a reference, whatever the table mode (libintern). */
 #define BENCH_CAP_ALWAYS_REFS 0x1u
+/* intern()'s handles are borrowed for the op and carry nothing (libintern's
+ * scoped row); intern_keep()'s, the preload's, carry a reference still. */
+#define BENCH_CAP_BORROWED 0x2u
 
 struct bench_impl {
 	const char *name;
@@ -185,6 +194,7 @@ struct bench_impl {
 /* Each baseline file exports its rows; the GLib one only when built. */
 extern const struct bench_impl bench_impl_libintern;
 extern const struct bench_impl bench_impl_libintern_mortal;
+extern const struct bench_impl bench_impl_libintern_scoped;
 extern const struct bench_impl bench_impl_limit;
 extern const struct bench_impl bench_impl_mutex;
 extern const struct bench_impl bench_impl_rwlock;

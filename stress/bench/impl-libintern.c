@@ -14,6 +14,13 @@
  *                       intern_str_decref (one atomic decrement); in churn
  *                       workloads the decrement is the last and the string
  *                       leaves the table.
+ *   "libintern-scoped"  keys mortal, held as by libintern-mortal; a hit is
+ *                       a scope of its own: intern_scope_enter,
+ *                       intern_borrow (no count written), intern_scope_exit,
+ *                       as a server borrows a request's one name.  Runs
+ *                       only the hot mortal workloads (bench_workload.scoped),
+ *                       where its handles, which end with the scope, are
+ *                       never released: nothing to release.
  *
  * Every handle is a new reference, as the API returns, so the driver
  * releases every one (BENCH_CAP_ALWAYS_REFS).  Threads need no setup:
@@ -126,9 +133,28 @@ static size_t li_own_bytes(void *tab, double *bytes)
 	return n;
 }
 
+/* A borrowed hit in a scope of its own (the handle is not used after it). */
+__attribute__((noinline)) static const void *li_intern_scoped(void *tab, const char *s,
+							      size_t len)
+{
+	struct intern_str *str;
+
+	intern_scope_enter();
+	str = intern_borrow(tab, s, len);
+	intern_scope_exit();
+	return str;
+}
+
 static const char *li_immortal_unsupported(const struct bench_workload *w)
 {
-	return w->counted ? "immortal strings never leave the table: see libintern-mortal" : NULL;
+	return w->counted && !w->scoped
+		       ? "immortal strings never leave the table: see libintern-mortal"
+		       : NULL;
+}
+
+static const char *li_scoped_unsupported(const struct bench_workload *w)
+{
+	return w->scoped ? NULL : "run on the hot mortal workloads only";
 }
 
 const struct bench_impl bench_impl_libintern = {
@@ -154,6 +180,21 @@ const struct bench_impl bench_impl_libintern_mortal = {
 	.create = li_create,
 	.destroy = li_destroy,
 	.intern = li_intern,
+	.release = li_release,
+	.quiesce = li_quiesce,
+	.own_bytes = li_own_bytes,
+};
+
+const struct bench_impl bench_impl_libintern_scoped = {
+	.name = "libintern-scoped",
+	.about = "libintern, keys mortal, borrowed in a scope per op (no count written)",
+	.role = BENCH_ROLE_LIBINTERN_SCOPED,
+	.caps = BENCH_CAP_BORROWED,
+	.unsupported = li_scoped_unsupported,
+	.create = li_create,
+	.destroy = li_destroy,
+	.intern = li_intern_scoped,
+	.intern_keep = li_intern, /* the preload: counted, held by the driver */
 	.release = li_release,
 	.quiesce = li_quiesce,
 	.own_bytes = li_own_bytes,

@@ -44,6 +44,10 @@ static long reference_row(const struct bench_report *r, size_t w)
 	long li = impl_with_role(r, BENCH_ROLE_LIBINTERN);
 	long lm = impl_with_role(r, BENCH_ROLE_LIBINTERN_MORTAL);
 
+	/* Hot mortal workloads: libintern runs them immortal too, but the
+	 * baselines count references there, as the mortal row does. */
+	if (r->workloads[w].scoped && lm >= 0 && !r->skip_reason[w * r->nimpls + (size_t)lm])
+		return lm;
 	if (li >= 0 && !r->skip_reason[w * r->nimpls + (size_t)li])
 		return li;
 	if (lm >= 0 && !r->skip_reason[w * r->nimpls + (size_t)lm])
@@ -244,18 +248,21 @@ static enum verdict at_most(double got, double bar, char *how, size_t n)
 	return MISS;
 }
 
-/* Thread-scaling ratio hi/lo of libintern on workload `name`. */
-static void scaling_target(const struct bench_report *r, struct targets *ts, const char *name,
-			   const char *label, unsigned lo, unsigned hi, double bar)
+/* Thread-scaling ratio hi/lo of row `li` (-1: libintern's reference row)
+ * on workload `name`. */
+static void scaling_target_row(const struct bench_report *r, struct targets *ts,
+			       const char *name, const char *label, long li, unsigned lo,
+			       unsigned hi, double bar)
 {
 	long w = workload_index(r, name);
-	long li, tlo = thread_index(r, lo), thi = thread_index(r, hi);
+	long tlo = thread_index(r, lo), thi = thread_index(r, hi);
 	double a, b;
 	char how[128];
 
 	if (w < 0)
 		return;
-	li = reference_row(r, (size_t)w);
+	if (li < 0)
+		li = reference_row(r, (size_t)w);
 	a = mops(r, (size_t)w, li, tlo);
 	b = mops(r, (size_t)w, li, thi);
 	if (a <= 0 || b <= 0) {
@@ -268,6 +275,60 @@ static void scaling_target(const struct bench_report *r, struct targets *ts, con
 		   "scales %.2fx here)",
 		   label, name, hi, b, lo, a, b / a, how,
 		   machine_mops(r, tlo) > 0 ? machine_mops(r, thi) / machine_mops(r, tlo) : 0);
+}
+
+static void scaling_target(const struct bench_report *r, struct targets *ts, const char *name,
+			   const char *label, unsigned lo, unsigned hi, double bar)
+{
+	scaling_target_row(r, ts, name, label, -1, lo, hi, bar);
+}
+
+/*
+ * Hot mortal strings with references borrowed for a scope: the scoped row
+ * scales (2 threads >= 1.8x one) and stays within 1.3x of the immortal
+ * row at every thread count measured; the mortal (counted) row beside it.
+ */
+static void hot_mortal_targets(const struct bench_report *r, struct targets *ts)
+{
+	long li = impl_with_role(r, BENCH_ROLE_LIBINTERN);
+	long lm = impl_with_role(r, BENCH_ROLE_LIBINTERN_MORTAL);
+	long ls = impl_with_role(r, BENCH_ROLE_LIBINTERN_SCOPED);
+
+	for (size_t w = 0; w < r->nworkloads; w++) {
+		const char *name = r->workloads[w].name;
+		double worst = 0;
+		unsigned worst_t = 0;
+		char line[400] = "", how[128];
+		size_t len = 0;
+
+		if (!r->workloads[w].scoped || ls < 0)
+			continue;
+		scaling_target_row(r, ts, name, "hot mortal, scoped references scale", ls, 1, 2,
+				   1.8);
+		for (size_t t = 0; t < r->opt->nthreads; t++) {
+			double a = mops(r, w, li, (long)t), s = mops(r, w, ls, (long)t);
+			double m = mops(r, w, lm, (long)t);
+
+			if (a <= 0 || s <= 0)
+				continue;
+			if (a / s > worst) {
+				worst = a / s;
+				worst_t = r->opt->threads[t];
+			}
+			if (len < sizeof(line) - 80)
+				len += (size_t)snprintf(line + len, sizeof(line) - len,
+							"%s%u thr %.1f / %.1f / %.1f", len ? ", " : "",
+							r->opt->threads[t], a, s, m);
+		}
+		if (worst <= 0) {
+			target_add(ts, NA, "hot mortal, scoped vs immortal, %s: not measured", name);
+			continue;
+		}
+		target_add(ts, at_most(worst, 1.3, how, sizeof(how)),
+			   "hot mortal, scoped within 1.3x of immortal, %s: worst %.2fx at %u thr "
+			   "(%s); immortal / scoped / counted Mops/s: %s",
+			   name, worst, worst_t, how, line);
+	}
 }
 
 static void compute_targets(const struct bench_report *r, struct targets *ts)
@@ -387,6 +448,9 @@ static void compute_targets(const struct bench_report *r, struct targets *ts)
 			target_add(ts, NA, "hot string, immortal vs mortal Mops/s: %s", line);
 		}
 	}
+
+	/* 5b. Hot mortal strings in scopes. */
+	hot_mortal_targets(r, ts);
 
 	/* 6. Memory: at most 32 bytes per entry beyond the string. */
 	if (li >= 0 && r->memory[li].measured) {

@@ -21,7 +21,10 @@
  *   churn        4,096 keys interned and released at once, so (almost)
  *                every op creates an entry and removes it;
  *   hot          one pre-interned string that every thread interns;
- *   hot-mortal   the same with counted references everywhere.
+ *   hot-mortal   the same with counted references everywhere;
+ *   hot-mortal-1k  1,000 pre-interned mortal keys, every op a hit, counted
+ *                references (libintern also runs it immortal and with
+ *                references borrowed for a scope: the hot mortal target).
  */
 #include <ftw.h>
 #include <stdio.h>
@@ -437,6 +440,14 @@ size_t bench_workloads_build(const struct bench_options *opt, struct bench_workl
 		w = add(&ws, &n, "hot-mortal",
 			"one pre-interned string shared by all threads, counted references");
 		hot_workload(w, true);
+		w->scoped = true;
+	}
+	if (wanted(opt, "hot-mortal-1k")) {
+		w = add(&ws, &n, "hot-mortal-1k",
+			"1,000 pre-interned mortal keys, every op a hit, counted references");
+		hits_workload(w, 1000, 8, 4);
+		w->counted = true;
+		w->scoped = true;
 	}
 	if (n == 0)
 		bench_usage_error("--workloads selected nothing");
