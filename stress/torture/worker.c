@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct worker *workers;
 atomic_bool stop_workers;
@@ -601,6 +602,7 @@ static void private_retire(struct worker *w, bool at_exit)
 /* ---- scoped references ---------------------------------------------------- */
 
 #define SCOPE_BORROWS 4
+#define SCOPE_ROUNDS 8 /* drop, yield, recheck */
 
 /* Inside its scope a borrowed string keeps a live header and its bytes,
  * whatever other threads drop meanwhile (its count may reach 0). */
@@ -634,16 +636,22 @@ static void borrow_failed(uint32_t k, bool lookup, int e)
 }
 
 /*
- * One scope (sometimes two, nested): borrow keys of a shared interp, drop
+ * One scope (sometimes two, nested): borrow keys of a shared interp; drop
  * a reference of our own and yield (so borrowed strings die, here or in
- * other threads), check that every borrowed string still holds its bytes,
- * and promote the first into a counted reference of the hand.
+ * other threads) and check that every borrowed string still holds its
+ * bytes, a few times; promote the first into a counted reference of the
+ * hand.
  */
 static void op_scope(struct worker *w)
 {
 	unsigned where = rng_below(&w->rng, run_config.interps), n = 0;
 	struct intern_interp *ip = shared_interps[where].ip;
 	bool nest = rng_below(&w->rng, 4) == 0;
+	/* A slow request now and then (the scope profile): frees are batched
+	 * and wait for a grace period, so only a scope that lasts a few
+	 * milliseconds sees the strings that died under it come back freed
+	 * if it does not hold them off (the scope_unguarded variant). */
+	bool slow = rng_below(&w->rng, 100) < run_config.scope_slow_pct;
 	struct intern_str *b[SCOPE_BORROWS], *p;
 	uint32_t key[SCOPE_BORROWS];
 
@@ -665,11 +673,16 @@ static void op_scope(struct worker *w)
 	}
 	if (nest)
 		intern_scope_exit(); /* the inner scope's strings stay valid */
-	op_release(w);
-	sched_yield();
-	for (unsigned i = 0; i < n; i++)
-		if (!borrowed_sound(b[i], key[i], "later in the scope"))
-			b[i] = NULL;
+	for (unsigned round = 0; round < SCOPE_ROUNDS; round++) {
+		op_release(w);
+		if (slow)
+			nanosleep(&(struct timespec){ 0, 500000 }, NULL);
+		else
+			sched_yield();
+		for (unsigned i = 0; i < n; i++)
+			if (b[i] && !borrowed_sound(b[i], key[i], "later in the scope"))
+				b[i] = NULL;
+	}
 	if (n > 0 && b[0]) {
 		errno = 0;
 		p = intern_promote(ip, b[0]);
