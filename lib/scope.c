@@ -129,14 +129,16 @@ INTERN_API void intern_scope_enter(void)
 INTERN_API void intern_scope_exit(void)
 {
 	struct intern__thread *t = &intern__self;
+	const unsigned depth = t->scope_depth;
 
-	if (__builtin_expect(t->scope_depth == 0, 0)) {
+	if (__builtin_expect(depth == 0, 0)) {
 		intern__misuse("intern_scope_exit() without intern_scope_enter()");
 		return;
 	}
-	t->scope_depth--;
+	t->scope_depth = depth - 1;
 	section_exit();
-	if (t->scope_depth == 0 && (t->scope_held_count > 0 || t->scope_dead_count > 0))
+	/* One test for both lists on the way out of a hit-only scope. */
+	if (depth == 1 && __builtin_expect((t->scope_held_count | t->scope_dead_count) != 0, 0))
 		release_held();
 }
 
@@ -189,7 +191,7 @@ static int borrow_args(const struct intern_interp *interp, const char *data, siz
 }
 
 /* The live entry for these bytes, borrowed (S1); NULL: absent. */
-static struct intern_str *borrow_find(const struct intern_interp *interp, uint32_t hash,
+static inline __attribute__((always_inline)) struct intern_str *borrow_find(const struct intern_interp *interp, uint32_t hash,
 				      const char *data, size_t len)
 {
 	struct intern_str *s = intern__table_probe(interp, hash, data, len);
