@@ -33,16 +33,29 @@ static void hset_generic(struct out *o, int argc, const struct kv_arg *argv, con
 			 bool reply_count)
 {
 	struct kv_key k;
+	struct ks_shard *sh;
 	long long created = 0;
+	void *h = NULL;
 
 	if (argc % 2 == 1) {
 		out_errorf(o, "ERR wrong number of arguments for '%s' command", name);
 		return;
 	}
-	if (key_make(o, &k, &argv[1]) < 0)
-		return;
-	struct ks_shard *sh = ks_lock(&k);
-	void *h = map_for_write(o, sh, &k, KV_HASH);
+	/* The key of a hash that exists is only looked up (in the intern
+	 * layer, borrowed for the request: no count written on a hot key);
+	 * it is made, counted, only when a new hash stores it. */
+	key_find(&k, &argv[1]);
+	sh = ks_lock(&k);
+	if (get_typed(o, sh, &k, KV_HASH, &h) < 0)
+		goto out;
+	if (!h) {
+		ks_unlock(sh);
+		kv->key_drop(&k);
+		if (key_make(o, &k, &argv[1]) < 0)
+			return;
+		sh = ks_lock(&k);
+		h = map_for_write(o, sh, &k, KV_HASH);
+	}
 	for (int i = 2; h && i < argc; i += 2) {
 		int rc = hash_set(h, &argv[i], kv->str(argv[i + 1].p, argv[i + 1].n));
 		if (rc < 0) {
@@ -56,6 +69,7 @@ static void hset_generic(struct out *o, int argc, const struct kv_arg *argv, con
 		out_int(o, created);
 	else if (h)
 		out_ok(o);
+out:
 	ks_unlock(sh);
 	kv->key_drop(&k);
 }

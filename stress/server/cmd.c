@@ -198,7 +198,7 @@ int get_typed(struct out *o, struct ks_shard *sh, const struct kv_key *k, enum k
 	return 0;
 }
 
-void *map_for_write(struct out *o, struct ks_shard *sh, const struct kv_key *k, enum kv_type t)
+void *map_for_write(struct out *o, struct ks_shard *sh, struct kv_key *k, enum kv_type t)
 {
 	void *h;
 

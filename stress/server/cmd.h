@@ -51,7 +51,7 @@ int get_typed(struct out *o, struct ks_shard *sh, const struct kv_key *k, enum k
 
 /* Look up a hash or set for writing, creating an empty one if absent: the
  * map, or NULL after a reply (WRONGTYPE, out of memory). */
-void *map_for_write(struct out *o, struct ks_shard *sh, const struct kv_key *k, enum kv_type t);
+void *map_for_write(struct out *o, struct ks_shard *sh, struct kv_key *k, enum kv_type t);
 /* Delete the key of an emptied hash or set, as redis-server does. */
 void delete_if_empty(struct ks_shard *sh, const struct kv_key *k, void *m);
 /* Reply the keys, the values or both (HGETALL's order) of a map, or an

@@ -115,7 +115,7 @@ void *ks_get(struct ks_shard *sh, const struct kv_key *k)
 	return v;
 }
 
-int ks_put(struct ks_shard *sh, const struct kv_key *k, void *v, bool keep_ttl)
+int ks_put(struct ks_shard *sh, struct kv_key *k, void *v, bool keep_ttl)
 {
 	void *old = NULL;
 	int rc = kv->map_set(sh->dict, k, v, &old);
@@ -148,7 +148,7 @@ long long ks_deadline(struct ks_shard *sh, const struct kv_key *k)
 	return (long long)(intptr_t)when;
 }
 
-int ks_set_deadline(struct ks_shard *sh, const struct kv_key *k, long long when)
+int ks_set_deadline(struct ks_shard *sh, struct kv_key *k, long long when)
 {
 	int rc = kv->map_set(sh->expires, k, (void *)(intptr_t)when, NULL);
 

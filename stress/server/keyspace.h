@@ -68,13 +68,13 @@ void ks_unlock(struct ks_shard *sh);
 void *ks_get(struct ks_shard *sh, const struct kv_key *k);
 /* Store v under k (made with key_make), freeing a value it replaces; the
  * key's TTL is cleared unless keep_ttl.  0 or -ENOMEM (v not stored). */
-int ks_put(struct ks_shard *sh, const struct kv_key *k, void *v, bool keep_ttl);
+int ks_put(struct ks_shard *sh, struct kv_key *k, void *v, bool keep_ttl);
 /* Delete k: 1 if it was there, 0 if not. */
 int ks_del(struct ks_shard *sh, const struct kv_key *k);
 /* The deadline of an existing key, or -1 if it has no TTL. */
 long long ks_deadline(struct ks_shard *sh, const struct kv_key *k);
 /* Give an existing key a deadline: 0 or -ENOMEM. */
-int ks_set_deadline(struct ks_shard *sh, const struct kv_key *k, long long when);
+int ks_set_deadline(struct ks_shard *sh, struct kv_key *k, long long when);
 /* Clear an existing key's TTL: 1 if it had one. */
 int ks_persist(struct ks_shard *sh, const struct kv_key *k);
 

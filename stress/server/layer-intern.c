@@ -6,6 +6,13 @@
  * becomes a key with intern_lookup() when it is only looked up (a client
  * cannot grow the table by asking for keys that do not exist) and with
  * intern_bytes() when it may be inserted.
+ *
+ * Each request runs in a libintern scope (request_begin/_end), and inside
+ * it a key only looked up is borrowed (intern_lookup_borrowed): the
+ * command word, GET's key, HGET's key and field write no shared count.
+ * A key that may be stored is a counted reference (intern_bytes), and the
+ * map that stores it takes that reference over (intern_map_set_steal)
+ * instead of counting one of its own and the key dropping its own.
  */
 #include <errno.h>
 
@@ -30,11 +37,24 @@ static uint64_t ptr_hash(const struct intern_str *s)
 	return ((uint64_t)(uintptr_t)s >> 4) * 0xd6e8feb86659fd93ull;
 }
 
+static void request_begin(void)
+{
+	intern_scope_enter();
+}
+
+static void request_end(void)
+{
+	intern_scope_exit();
+}
+
 static void key_find(struct kv_key *k, const char *data, size_t len)
 {
 	k->data = data;
 	k->len = len;
-	k->s = intern_lookup(kv_interp, data, len);
+	/* Outside a request (start-up, the sweep): a counted lookup. */
+	k->counted = intern_scope_depth() == 0;
+	k->s = k->counted ? intern_lookup(kv_interp, data, len)
+			  : intern_lookup_borrowed(kv_interp, data, len);
 	/* Absent: no map holds the key, any shard answers "no". */
 	k->hash = k->s ? ptr_hash(k->s) : len;
 }
@@ -46,6 +66,7 @@ static int key_make(struct kv_key *k, const char *data, size_t len)
 	k->s = intern_bytes(kv_interp, data, len);
 	if (!k->s)
 		return -errno;
+	k->counted = true;
 	k->hash = ptr_hash(k->s);
 	return 0;
 }
@@ -55,13 +76,16 @@ static void key_of(struct kv_key *k, struct intern_str *s)
 	k->data = intern_str_data(s);
 	k->len = intern_str_len(s);
 	k->s = s;
+	k->counted = false;
 	k->hash = ptr_hash(s);
 }
 
 static void key_drop(struct kv_key *k)
 {
-	intern_str_decref(k->s);
+	if (k->counted)
+		intern_str_decref(k->s);
 	k->s = NULL;
+	k->counted = false;
 }
 
 static struct intern_str *str(const char *data, size_t len)
@@ -94,9 +118,12 @@ static int map_find(const void *m, const struct kv_key *k, void **value)
 	return k->s ? intern_map_find(m, k->s, value) : -ENOENT;
 }
 
-static int map_set(void *m, const struct kv_key *k, void *value, void **old)
+static int map_set(void *m, struct kv_key *k, void *value, void **old)
 {
-	return intern_map_set(m, k->s, value, old);
+	if (!k->counted)
+		return intern_map_set(m, k->s, value, old);
+	k->counted = false;
+	return intern_map_set_steal(m, k->s, value, old);
 }
 
 static int map_delete(void *m, const struct kv_key *k, void **old)
@@ -126,6 +153,8 @@ static int iter_delete(union kv_iter *it, void **old)
 
 const struct kv_layer kv_layer_intern = {
 	.name = "intern",
+	.request_begin = request_begin,
+	.request_end = request_end,
 	.key_find = key_find,
 	.key_make = key_make,
 	.key_of = key_of,

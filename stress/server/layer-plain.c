@@ -79,7 +79,7 @@ static int map_find(const void *m, const struct kv_key *k, void **value)
 	return cmap_find(m, k, value);
 }
 
-static int map_set(void *m, const struct kv_key *k, void *value, void **old)
+static int map_set(void *m, struct kv_key *k, void *value, void **old)
 {
 	return cmap_set(m, k, value, old);
 }

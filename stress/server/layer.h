@@ -27,9 +27,13 @@
 struct kv_key {
 	const char *data;
 	size_t len;
-	struct intern_str *s; /* intern layer: the canonical string (a new
-				* reference, unless made by key_of), NULL
+	struct intern_str *s; /* intern layer: the canonical string, NULL
 				* when no string has these bytes; plain: NULL */
+	bool counted;         /* intern layer: s is a new reference of this
+				* key's (key_make; key_find outside a scope),
+				* until a map_set takes it over; otherwise s
+				* is borrowed (key_find inside the request's
+				* scope, key_of) */
 	uint64_t hash;        /* picks the keyspace shard (and the plain
 				* map's slot) */
 };
@@ -45,6 +49,11 @@ union kv_iter {
 
 struct kv_layer {
 	const char *name;
+	/* Bracket one request (NULL: nothing to do).  The intern layer runs
+	 * each request in a libintern scope, so that key_find borrows its
+	 * strings (no count written) for the length of the request. */
+	void (*request_begin)(void);
+	void (*request_end)(void);
 	/* Prepare a key for lookups only: never grows any table. */
 	void (*key_find)(struct kv_key *k, const char *data, size_t len);
 	/* Prepare a key that may be inserted: 0, or -ENOMEM / -ENOSPC. */
@@ -65,7 +74,10 @@ struct kv_layer {
 	void (*map_free)(void *m, void (*free_value)(void *value));
 	void (*map_clear)(void *m, void (*free_value)(void *value));
 	int (*map_find)(const void *m, const struct kv_key *k, void **value);
-	int (*map_set)(void *m, const struct kv_key *k, void *value, void **old);
+	/* Insert or replace; takes over k's counted reference, if it has
+	 * one, on every path (k->counted is false afterwards, and k->s stays
+	 * readable until the request's scope ends). */
+	int (*map_set)(void *m, struct kv_key *k, void *value, void **old);
 	int (*map_delete)(void *m, const struct kv_key *k, void **old);
 	size_t (*map_size)(const void *m);
 	void (*iter_init)(union kv_iter *it, const void *m);

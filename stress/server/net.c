@@ -207,8 +207,12 @@ static void run_request(struct worker *w, struct client *c)
 		w->argv[i].p = base + r->argv[i].off;
 		w->argv[i].n = r->argv[i].len;
 	}
+	if (kv->request_begin)
+		kv->request_begin();
 	if (cmd_dispatch(&c->out, (int)r->argc, w->argv))
 		c->closing = true;
+	if (kv->request_end)
+		kv->request_end();
 }
 
 /* Run the complete requests buffered while the output stays under the
