@@ -7,8 +7,8 @@
  * cannot grow the table by asking for keys that do not exist) and with
  * intern_bytes() when it may be inserted.
  *
- * Each request runs in a libintern scope (request_begin/_end), and inside
- * it a key only looked up is borrowed (intern_lookup_borrowed): the
+ * The requests of one read run in a libintern scope (scope_begin/_end),
+ * and inside it a key only looked up is borrowed (intern_lookup_borrowed): the
  * command word, GET's key, HGET's key and field write no shared count.
  * A key that may be stored is a counted reference (intern_bytes), and the
  * map that stores it takes that reference over (intern_map_set_steal)
@@ -37,12 +37,12 @@ static uint64_t ptr_hash(const struct intern_str *s)
 	return ((uint64_t)(uintptr_t)s >> 4) * 0xd6e8feb86659fd93ull;
 }
 
-static void request_begin(void)
+static void scope_begin(void)
 {
 	intern_scope_enter();
 }
 
-static void request_end(void)
+static void scope_end(void)
 {
 	intern_scope_exit();
 }
@@ -153,8 +153,8 @@ static int iter_delete(union kv_iter *it, void **old)
 
 const struct kv_layer kv_layer_intern = {
 	.name = "intern",
-	.request_begin = request_begin,
-	.request_end = request_end,
+	.scope_begin = scope_begin,
+	.scope_end = scope_end,
 	.key_find = key_find,
 	.key_make = key_make,
 	.key_of = key_of,

@@ -49,11 +49,11 @@ union kv_iter {
 
 struct kv_layer {
 	const char *name;
-	/* Bracket one request (NULL: nothing to do).  The intern layer runs
-	 * each request in a libintern scope, so that key_find borrows its
-	 * strings (no count written) for the length of the request. */
-	void (*request_begin)(void);
-	void (*request_end)(void);
+	/* Bracket the requests of one read (NULL: nothing to do).  The
+	 * intern layer runs them in a libintern scope, so that key_find
+	 * borrows its strings (no count written) until they are done. */
+	void (*scope_begin)(void);
+	void (*scope_end)(void);
 	/* Prepare a key for lookups only: never grows any table. */
 	void (*key_find)(struct kv_key *k, const char *data, size_t len);
 	/* Prepare a key that may be inserted: 0, or -ENOMEM / -ENOSPC. */

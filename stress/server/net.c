@@ -207,17 +207,12 @@ static void run_request(struct worker *w, struct client *c)
 		w->argv[i].p = base + r->argv[i].off;
 		w->argv[i].n = r->argv[i].len;
 	}
-	if (kv->request_begin)
-		kv->request_begin();
 	if (cmd_dispatch(&c->out, (int)r->argc, w->argv))
 		c->closing = true;
-	if (kv->request_end)
-		kv->request_end();
 }
 
-/* Run the complete requests buffered while the output stays under the
- * soft limit: true if it stopped at the limit with input left. */
-static bool run_requests(struct worker *w, struct client *c)
+/* run_requests() inside the layer's scope. */
+static bool run_batch(struct worker *w, struct client *c)
 {
 	while (!c->closing) {
 		if (out_pending(&c->out) >= OUT_SOFT_LIMIT)
@@ -239,6 +234,23 @@ static bool run_requests(struct worker *w, struct client *c)
 		resp_reset(&c->req);
 	}
 	return false;
+}
+
+/* Run the complete requests buffered while the output stays under the
+ * soft limit: true if it stopped at the limit with input left.  The
+ * requests of one read run in one layer scope (the intern layer's
+ * libintern scope: its borrowed strings last until the batch is done),
+ * so a pipelined batch pays for one scope. */
+static bool run_requests(struct worker *w, struct client *c)
+{
+	bool more;
+
+	if (kv->scope_begin)
+		kv->scope_begin();
+	more = run_batch(w, c);
+	if (kv->scope_end)
+		kv->scope_end();
+	return more;
 }
 
 /* Keep only the unparsed input, at the start of the buffer; none at all
