@@ -15,15 +15,6 @@
 #include "map.h"
 #include "test-util.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 /*
  * How many keys the big tests use: 10^6, fewer where each operation is
  * slow on purpose (a total-collision build probes the whole intern table

@@ -18,15 +18,6 @@
 #include "alloc.h" /* fault injection */
 #include "test-util.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 static struct intern_str *must_bytes(struct intern_interp *in, const char *text)
 {
 	struct intern_str *s = intern_bytes(in, text, strlen(text));

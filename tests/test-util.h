@@ -23,6 +23,17 @@
 
 #include <intern.h>
 
+/* RUNNING_ON_VALGRIND: true under memcheck, where some tests do less (or
+ * nothing: a forked child's vanished threads show as lost memory). */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 /* Run one suite the way meson expects: TAP or plain output as chosen by
  * the CK_* environment, exit status 0 only if every test passed. */
 int test_run_suite(Suite *suite);
