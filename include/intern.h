@@ -260,7 +260,8 @@ INTERN_EXPORT void intern_str_incref(struct intern_str *s);
  * lookups never see freed memory.  Safe to call while the owning
  * interpreter is being freed.  Must not be called inside the caller's own
  * liburcu read-side critical section (the out-of-memory fallback waits
- * for a grace period).  NULL is ignored.  A decref past zero (count
+ * for a grace period); inside a libintern scope it may (that fallback
+ * then waits for the scope's end, see "Scopes").  NULL is ignored.  A decref past zero (count
  * already 0: the string is dying) or of a freed string is a misuse (see
  * the conventions above): never decremented, so the count cannot wrap.
  * A saturated count (see intern_str_incref) stays saturated.
@@ -490,10 +491,12 @@ intern_lookup(struct intern_interp *interp, const char *data, size_t len);
  * intern_thread_detach() (-EBUSY) and intern_interp_free(), which wait for
  * a grace period and so for the scope itself.  intern_str_decref() of a
  * last reference is allowed: the string is freed after the scope, as any
- * dead string; only if its reclamation batch cannot be allocated (out of
- * memory), where the call would otherwise wait for a grace period, is the
- * string kept, never freed (a leak, reported as a misuse), because a wait
- * inside the scope would never end.  intern_str_incref() of a borrowed
+ * dead string.  If its reclamation batch cannot be allocated (out of
+ * memory), where the call would otherwise wait for a grace period (a wait
+ * inside the scope would never end), the string waits for the outermost
+ * intern_scope_exit() instead, on a fixed list of 32 per thread; past 32
+ * in one scope it is kept, never freed (a leak, reported as a misuse).
+ * intern_str_incref() of a borrowed
  * mortal string is a misuse if its count is 0 (it is dying): use
  * intern_promote().  Keep scopes short: a scope delays every grace period
  * of the process, hence every free of a dead string.  Borrowed strings of
