@@ -237,14 +237,15 @@ static inline void intern__count_bump(uint64_t *c)
 #endif
 
 /* Count one lock-free lookup of `interp` that returned `found` (NULL: a
- * miss): a TLS load, a compare, and one or two increments of this thread's
+ * miss) in the calling thread's state `me` (&intern__self): a load, a compare, and one or two increments of this thread's
  * own counters.  `found` rather than a bool, so that a hit computes none. */
-static inline void intern__count_lookup(const struct intern_interp *interp,
+static inline void intern__count_lookup(struct intern__thread *me,
+					const struct intern_interp *interp,
 					const struct intern_str *found)
 {
 #ifndef INTERN_NO_STATS
 	/* The slot this thread counted in last (thread.h). */
-	struct intern__tslot *slot = intern__self.slot_last;
+	struct intern__tslot *slot = me->slot_last;
 
 	if (__builtin_expect(__atomic_load_n(&slot->interp, __ATOMIC_RELAXED) == interp, 1)) {
 		intern__count_bump(&slot->lookups);
@@ -254,6 +255,7 @@ static inline void intern__count_lookup(const struct intern_interp *interp,
 		intern__count_slow(interp, found != NULL);
 	}
 #else
+	(void)me;
 	(void)interp;
 	(void)found;
 #endif

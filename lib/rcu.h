@@ -84,6 +84,66 @@ static inline void intern__read_unlock(void)
 	urcu_memb_read_unlock();
 }
 
+/*
+ * The lookup's read-side section.  intern__read_lock() finds liburcu's
+ * reader state through a call (URCU_TLS above) and intern__self through a
+ * second TLS access; a lookup instead finds intern__self once (`me`) and
+ * the reader state cached in it: one TLS access for the section and the
+ * statistics together.  The same protocol as liburcu's inline
+ * urcu_memb_read_lock/unlock (the nesting count in `ctr`, the grace-period
+ * counter copied on the outermost entry, the slave barrier, the wake-up of
+ * a waiting synchronize_rcu), applied to that pointer; with liburcu called
+ * out of line (INTERN_NO_LGPL_URCU), its functions themselves.
+ */
+static inline struct urcu_reader *intern__reader(struct intern__thread *me)
+{
+	struct urcu_reader *r = me->reader;
+
+	if (__builtin_expect(!r || !r->registered, 0))
+		r = intern__thread_reader();
+	return r;
+}
+
+static inline void intern__read_lock_on(struct urcu_reader *r)
+{
+#ifdef INTERN_NO_LGPL_URCU
+	(void)r;
+	urcu_memb_read_lock();
+#else
+	unsigned long tmp;
+
+	cmm_barrier();
+	tmp = r->ctr;
+	if (caa_likely(!(tmp & URCU_GP_CTR_NEST_MASK))) {
+		_CMM_STORE_SHARED(r->ctr, _CMM_LOAD_SHARED(urcu_memb_gp.ctr));
+		urcu_memb_smp_mb_slave();
+	} else {
+		_CMM_STORE_SHARED(r->ctr, tmp + URCU_GP_COUNT);
+	}
+#endif
+}
+
+static inline void intern__read_unlock_on(struct urcu_reader *r)
+{
+	INTERN_TSAN_RELEASE(&intern__tsan_grace);
+#ifdef INTERN_NO_LGPL_URCU
+	(void)r;
+	urcu_memb_read_unlock();
+#else
+	unsigned long tmp = r->ctr;
+
+	if (caa_likely((tmp & URCU_GP_CTR_NEST_MASK) == URCU_GP_COUNT)) {
+		urcu_memb_smp_mb_slave();
+		_CMM_STORE_SHARED(r->ctr, tmp - URCU_GP_COUNT);
+		urcu_memb_smp_mb_slave();
+		urcu_common_wake_up_gp(&urcu_memb_gp);
+	} else {
+		_CMM_STORE_SHARED(r->ctr, tmp - URCU_GP_COUNT);
+	}
+	cmm_barrier();
+#endif
+}
+
 /* call_rcu, registering the calling thread first if needed. */
 void intern__call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *));
 

@@ -123,3 +123,13 @@ void intern__thread_register(void)
 	if (intern__thread_arm_exit() < 0)
 		intern__die("thread: cannot arm the thread-exit handler");
 }
+
+struct urcu_reader *intern__thread_reader(void)
+{
+	/* The application may have registered the thread itself: then only
+	 * the cache is filled. */
+	if (!urcu_memb_reader.registered)
+		intern__thread_register();
+	intern__self.reader = &urcu_memb_reader;
+	return intern__self.reader;
+}

@@ -18,6 +18,7 @@
 
 struct intern_interp;
 struct intern__free_batch;
+struct urcu_reader;
 
 /* Counter slots per thread: a thread that uses more interpreters at once
  * counts the extra ones in their shared counters (thread-local state is per thread, so kept small). */
@@ -36,6 +37,11 @@ struct intern__tslot {
 };
 
 struct intern__thread {
+	/* This thread's liburcu reader state (&urcu_memb_reader), NULL until
+	 * the first lookup: read through here, a lookup finds this struct
+	 * and the reader with one TLS access instead of two (rcu.h,
+	 * intern__reader).  Fixed for the thread's life once set. */
+	struct urcu_reader *reader;
 #ifndef INTERN_NO_STATS
 	/* Statistics (stats.c).  `slot_last` first: every lookup reads it. */
 	struct intern__tslot *slot_last; /* never NULL (thread.c: no_slot) */
@@ -54,10 +60,27 @@ struct intern__thread {
  * the slots' `interp` and the list links (stats.c, under its lock). */
 extern __thread struct intern__thread intern__self;
 
+/* &intern__self, computed once where it is called.  GCC does not merge
+ * the TLS-descriptor calls of separate accesses to intern__self (each one
+ * an indirect call), so the hit path takes the address here, opaque to
+ * the optimizer, and uses the pointer for every access after. */
+static inline struct intern__thread *intern__self_get(void)
+{
+	struct intern__thread *me = &intern__self;
+
+	__asm__("" : "+r"(me));
+	return me;
+}
+
 /* Register the calling thread, which liburcu does not know yet, and arm
  * the exit path that unregisters it.  Out of line: once a thread.  Callers
- * go through intern__rcu_ensure_registered() (rcu.h). */
+ * go through intern__rcu_ensure_registered() or intern__reader() (rcu.h). */
 void intern__thread_register(void);
+
+/* intern__reader()'s slow path: register the calling thread if liburcu
+ * does not know it, cache its reader state in intern__self.reader, and
+ * return it (thread.c). */
+struct urcu_reader *intern__thread_reader(void);
 
 /* Make the exit path run when the calling thread exits: 0, or a negative
  * errno when the pthread key cannot be made or set.  Cheap once armed. */
