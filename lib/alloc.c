@@ -61,17 +61,6 @@ void *intern__calloc_aligned(size_t align, size_t nmemb, size_t size)
 	return memset(p, 0, nmemb * size);
 }
 
-void *intern__malloc_aligned(size_t align, size_t size)
-{
-	void *p;
-
-	if (intern__alloc_should_fail() || posix_memalign(&p, align, size) != 0) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return p;
-}
-
 void intern__free(void *ptr)
 {
 	free(ptr);

@@ -13,8 +13,6 @@ void *intern__malloc(size_t size);
 void *intern__calloc(size_t nmemb, size_t size);
 /* Zeroed, aligned to `align` (a power of two, multiple of sizeof(void *)). */
 void *intern__calloc_aligned(size_t align, size_t nmemb, size_t size);
-/* Not zeroed, aligned to `align` (as intern__calloc_aligned). */
-void *intern__malloc_aligned(size_t align, size_t size);
 void intern__free(void *ptr);
 
 /* Should the allocation being made now fail (failure injection)?  Every

@@ -133,9 +133,17 @@ static inline void intern__read_unlock_on(struct urcu_reader *r)
 	unsigned long tmp = r->ctr;
 
 	if (caa_likely((tmp & URCU_GP_CTR_NEST_MASK) == URCU_GP_COUNT)) {
-		urcu_memb_smp_mb_slave();
-		_CMM_STORE_SHARED(r->ctr, tmp - URCU_GP_COUNT);
-		urcu_memb_smp_mb_slave();
+		/* urcu_memb_smp_mb_slave() twice, with the flavor's flag read
+		 * once: the compiler barrier would make it a reload. */
+		if (caa_likely(urcu_memb_has_sys_membarrier)) {
+			cmm_barrier();
+			_CMM_STORE_SHARED(r->ctr, tmp - URCU_GP_COUNT);
+			cmm_barrier();
+		} else {
+			cmm_smp_mb();
+			_CMM_STORE_SHARED(r->ctr, tmp - URCU_GP_COUNT);
+			cmm_smp_mb();
+		}
 		urcu_common_wake_up_gp(&urcu_memb_gp);
 	} else {
 		_CMM_STORE_SHARED(r->ctr, tmp - URCU_GP_COUNT);
