@@ -96,6 +96,11 @@ struct intern_str *intern__str_alloc(const char *data, size_t len, uint32_t hash
 /* Poison (checking builds) and free a dynamic string nobody can reach. */
 void intern__str_destroy(struct intern_str *s);
 
+/* Free the memory of a dynamic string of `len` bytes, header unread (it
+ * may be overwritten): the other half of intern__str_alloc(), which any
+ * code that keeps dead strings' memory for itself frees them with. */
+void intern__str_free_mem(struct intern_str *s, size_t len);
+
 /* The built-in singleton for a 0- or 1-byte string. */
 struct intern_str *intern__singleton(const char *data, size_t len);
 

@@ -3,8 +3,8 @@
  *
  * malloc() gives a string an 8-byte chunk header and rounds it to 16
  * bytes: 17.9 bytes per entry on identifiers, more than the table's slots.
- * Strings need neither: a string's size follows from its header (ob_len),
- * and its arena from its hash (ob_hash), both fixed for its life.  So
+ * Strings need neither: a string's size follows from its length, and its
+ * arena is recorded in its chunk.  So
  * strings of up to SLAB_MAX bytes come from 4 KiB chunks, each chunk
  * holding objects of one size class (a multiple of SLAB_GRAIN bytes: the
  * header's alignment), with no per-object header: a chunk keeps a count of
@@ -15,8 +15,8 @@
  *
  * Threads.  A string is allocated on an interning thread and freed on
  * whichever thread ends it (liburcu's call_rcu thread for a mortal death),
- * so the allocator is shared: SLAB_ARENAS arenas, chosen by bits of the
- * string's hash, each with its own mutex (a mutex, not a spinlock, for the
+ * so the allocator is shared: SLAB_ARENAS arenas, an allocation's chosen
+ * by bits of the string's hash, each with its own mutex (a mutex, not a spinlock, for the
  * reason the shard lock is one: a preempted holder must not stall
  * spinners; table.c).  The critical section is a few loads and stores.
  *
@@ -83,6 +83,7 @@ struct chunk {
 	uint32_t live;             /* objects handed out */
 	uint32_t bump;             /* offset of the never-used tail */
 	uint32_t size;             /* the class's object size */
+	uint16_t arena;            /* index in arenas[] */
 	bool listed;               /* on its class's list */
 };
 
@@ -202,10 +203,6 @@ static bool by_malloc(void)
 #endif
 }
 
-static struct arena *arena_of(uint32_t hash)
-{
-	return &arenas[(hash >> 8) % SLAB_ARENAS];
-}
 
 static struct chunk *chunk_of(void *p)
 {
@@ -249,7 +246,10 @@ static void *take(struct arena *ar, unsigned cls, uint32_t size)
 		c = chunk_get();
 		if (!c)
 			return NULL;
-		*c = (struct chunk){ .region = c->region, .bump = SLAB_FIRST, .size = size };
+		*c = (struct chunk){ .region = c->region,
+				     .bump = SLAB_FIRST,
+				     .size = size,
+				     .arena = (uint16_t)(ar - arenas) };
 		list_add(ar, cls, c);
 	}
 	if (c->free) {
@@ -268,7 +268,7 @@ static void *take(struct arena *ar, unsigned cls, uint32_t size)
 void *intern__slab_alloc(size_t size, uint32_t hash)
 {
 	const uint32_t rounded = (uint32_t)((size + SLAB_GRAIN - 1) & ~(size_t)(SLAB_GRAIN - 1));
-	struct arena *ar = arena_of(hash);
+	struct arena *ar = &arenas[(hash >> 8) % SLAB_ARENAS];
 	void *p;
 
 	if (size > SLAB_MAX || by_malloc())
@@ -281,17 +281,20 @@ void *intern__slab_alloc(size_t size, uint32_t hash)
 	return p;
 }
 
-void intern__slab_free(void *p, size_t size, uint32_t hash)
+void intern__slab_free(void *p, size_t size)
 {
 	const unsigned cls = (unsigned)((size + SLAB_GRAIN - 1) / SLAB_GRAIN) - 1;
-	struct arena *ar = arena_of(hash);
+	struct arena *ar;
 	struct chunk *c;
 
 	if (size > SLAB_MAX || by_malloc()) {
 		intern__free(p);
 		return;
 	}
+	/* The chunk's arena, which the caller's live object keeps fixed: an
+	 * object may be freed whatever hash its last user gave it. */
 	c = chunk_of(p);
+	ar = &arenas[c->arena % SLAB_ARENAS];
 	pthread_mutex_lock(&ar->lock);
 	if (c->live == 0 || c->size != (cls + 1) * SLAB_GRAIN)
 		intern__die("slab: free of %p (%zu bytes) that is not allocated", p, size);

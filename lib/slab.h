@@ -13,9 +13,10 @@
  * Thread-safe; may block on an arena's mutex. */
 void *intern__slab_alloc(size_t size, uint32_t hash);
 
-/* Give back `p` from intern__slab_alloc() with the same size and hash.
- * Thread-safe; may block on an arena's mutex.  A pointer that is not
- * allocated here dies (a broken invariant). */
-void intern__slab_free(void *p, size_t size, uint32_t hash);
+/* Give back `p` from intern__slab_alloc() with the same size (the hash
+ * need not be the same: memory may be reused for another string of its
+ * size).  Thread-safe; may block on an arena's mutex.  A pointer that is
+ * not allocated here dies (a broken invariant). */
+void intern__slab_free(void *p, size_t size);
 
 #endif

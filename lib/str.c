@@ -49,7 +49,12 @@ void intern__str_destroy(struct intern_str *s)
 #ifndef NDEBUG
 	memset(s + 1, INTERN__POISON_BYTE, (size_t)s->ob_len + 1);
 #endif
-	intern__slab_free(s, sizeof(*s) + s->ob_len + 1, s->ob_hash);
+	intern__str_free_mem(s, s->ob_len);
+}
+
+void intern__str_free_mem(struct intern_str *s, size_t len)
+{
+	intern__slab_free(s, sizeof(*s) + len + 1);
 }
 
 INTERN_API struct intern_str *intern_str_new(const char *data, size_t len)
