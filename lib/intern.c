@@ -209,7 +209,8 @@ INTERN_API struct intern_str *intern_bytes(struct intern_interp *interp, const c
 	r = intern__builtin(data, len);
 	if (r)
 		return r;
-	rc = intern_content(interp, data, len, intern__hash(data, len), NULL, INTERN_MORTAL, &out);
+	rc = intern_content(interp, data, len, intern__hash_inline(data, len), NULL,
+			    INTERN_MORTAL, &out);
 	if (rc < 0) {
 		errno = -rc;
 		return NULL;
@@ -230,7 +231,7 @@ INTERN_API struct intern_str *intern_lookup(struct intern_interp *interp, const 
 	r = intern__builtin(data, len);
 	if (r)
 		return r;
-	r = intern__table_lookup(interp, intern__hash(data, len), data, len);
+	r = intern__table_lookup(interp, intern__hash_inline(data, len), data, len);
 	if (!r)
 		errno = ENOENT;
 	return r;
