@@ -58,14 +58,18 @@
 #define SLAB_ARENAS 16u
 
 /*
- * Chunks come from regions of SLAB_REGION bytes, one malloc each, cut into
- * the SLAB_CHUNK-aligned chunks that fit.  (A chunk malloc'd on its own
+ * Chunks come from regions, one malloc each, cut into the
+ * SLAB_CHUNK-aligned chunks that fit: the first few regions of
+ * SLAB_REGION_FIRST bytes, so that a small program keeps little, then of
+ * SLAB_REGION bytes, where the chunk lost to alignment is 0.4 %.  (A chunk malloc'd on its own
  * with that alignment would leave a free fragment of about its size
  * before it in the heap: twice the memory.)  A region goes back to malloc
  * when its last chunk does.  One mutex for the regions: a chunk is taken
  * or given back once per ~100 strings.
  */
-#define SLAB_REGION (256u * 1024u)
+#define SLAB_REGION_FIRST (256u * 1024u)
+#define SLAB_REGION (1024u * 1024u)
+#define SLAB_SMALL_REGIONS 4u /* regions of the first size at most */
 
 struct region {
 	struct region *next, *prev; /* regions with a free chunk */
@@ -96,6 +100,7 @@ struct arena {
 
 static pthread_mutex_t regions_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct region *regions; /* those with a free chunk */
+static unsigned nregions;      /* regions allocated */
 
 static void region_list(struct region *r, bool on)
 {
@@ -123,13 +128,14 @@ static void region_list(struct region *r, bool on)
  * chunk when it fits there, else a chunk. */
 static struct region *region_new(void)
 {
-	char *base = intern__malloc(SLAB_REGION), *at, *end;
+	const size_t size = nregions < SLAB_SMALL_REGIONS ? SLAB_REGION_FIRST : SLAB_REGION;
+	char *base = intern__malloc(size), *at, *end;
 	struct region *r;
 
 	if (!base)
 		return NULL;
 	at = (char *)(((uintptr_t)base + SLAB_CHUNK - 1) & ~(uintptr_t)(SLAB_CHUNK - 1));
-	end = base + SLAB_REGION;
+	end = base + size;
 	if ((size_t)(at - base) >= sizeof(*r)) {
 		r = (struct region *)base;
 	} else {
@@ -137,6 +143,7 @@ static struct region *region_new(void)
 		at += SLAB_CHUNK;
 	}
 	*r = (struct region){ .base = base };
+	nregions++;
 	for (; at + SLAB_CHUNK <= end; at += SLAB_CHUNK) {
 		struct chunk *c = (struct chunk *)at;
 
@@ -176,6 +183,7 @@ static void chunk_put(struct chunk *c)
 	r->free = c;
 	if (--r->used == 0) {
 		region_list(r, false);
+		nregions--;
 		intern__free(r->base);
 	} else {
 		region_list(r, true);

@@ -406,7 +406,7 @@ static void compute_targets(const struct bench_report *r, struct targets *ts)
 		if (r->memory[li].own_per_entry >= 0)
 			snprintf(own, sizeof(own),
 				 "; %.1f by libintern's own accounting, the "
-				 "rest malloc's",
+				 "rest the allocators'",
 				 r->memory[li].own_per_entry);
 		target_add(ts, b <= 36 ? PASS : MISS,
 			   "heap bytes per entry beyond the string: %.1f (target <= 36%s%s)", b,
@@ -633,7 +633,7 @@ static void print_terminal(const struct bench_report *r, const struct targets *t
 		printf("%-17s %8.1f   (%zu entries, mean string %.1f bytes)", r->impls[i]->name,
 		       m->bytes_per_entry, m->entries, m->mean_string);
 		if (m->own_per_entry >= 0)
-			printf("; %.1f by its own accounting, the rest is malloc's",
+			printf("; %.1f by its own accounting, the rest is the allocators'",
 			       m->own_per_entry);
 		printf("\n");
 	}
@@ -973,7 +973,8 @@ static void write_md(const struct bench_report *r, const struct targets *ts, FIL
 			   "beyond the string's own bytes and NUL, while preloading the "
 			   "hits-large keys into a new table; and, where the implementation "
 			   "reports it, what it accounts for itself (headers, slot arrays: the "
-			   "difference is malloc's chunk headers and rounding).\n\n"
+			   "difference is the allocators' headers and rounding: malloc's, and "
+			   "libintern's string allocator's).\n\n"
 			   "| impl | bytes per entry | own accounting | entries | mean string "
 			   "bytes |\n|---|---:|---:|---:|---:|\n");
 	for (size_t i = 0; i < r->nimpls; i++) {
