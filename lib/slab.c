@@ -24,9 +24,9 @@
  * it, and so does each region.
  *
  * Use-after-free detection.  A chunk hides a freed string from the tools
- * that find use after free, so under AddressSanitizer (compile time) and
- * under valgrind (run time, when <valgrind/valgrind.h> was found) every
- * string is malloc'd on its own instead, as before.
+ * that find use after free, so under AddressSanitizer and ThreadSanitizer
+ * (compile time) and under valgrind (run time, when <valgrind/valgrind.h>
+ * was found) every string is malloc'd on its own instead, as before.
  */
 #include "slab.h"
 
@@ -43,11 +43,14 @@
 #include <valgrind/valgrind.h>
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SLAB_ASAN 1
+/* A sanitizer that tracks heap objects: AddressSanitizer (use after free)
+ * or ThreadSanitizer (a reused object's accesses, ordered only through the
+ * arena's mutex, look unrelated to it). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SLAB_SANITIZER 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SLAB_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SLAB_SANITIZER 1
 #endif
 #endif
 
@@ -199,10 +202,10 @@ static struct arena arenas[SLAB_ARENAS] = {
  * poison str.c wrote into the count and the state stays visible. */
 #define LINK_AT 4u
 
-/* Every string malloc'd on its own: under ASan or valgrind. */
+/* Every string malloc'd on its own: under ASan, TSan or valgrind. */
 static bool by_malloc(void)
 {
-#ifdef SLAB_ASAN
+#ifdef SLAB_SANITIZER
 	return true;
 #elif defined(INTERN_HAVE_VALGRIND_H)
 	return RUNNING_ON_VALGRIND != 0;
