@@ -37,7 +37,6 @@ static inline uint64_t rotl64(uint64_t x, int b)
 	return (x << b) | (x >> (64 - b));
 }
 
-
 /* The last 0-7 bytes, little-endian, with the length in the top byte. */
 static inline uint64_t load_tail(const unsigned char *p, size_t len)
 {
@@ -197,8 +196,9 @@ static void make_process_key(void)
 		   (ssize_t)sizeof(intern__process_key)) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		intern__process_key[0] = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
-				 ((uint64_t)getpid() << 16);
-		intern__process_key[1] = (uint64_t)(uintptr_t)&intern__process_key ^ rotl64(intern__process_key[0], 29);
+					 ((uint64_t)getpid() << 16);
+		intern__process_key[1] = (uint64_t)(uintptr_t)&intern__process_key ^
+					 rotl64(intern__process_key[0], 29);
 	}
 	/* Release: a thread that sees intern__key_ready sees the key. */
 	__atomic_store_n(&intern__key_ready, 1, __ATOMIC_RELEASE);

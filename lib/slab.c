@@ -64,11 +64,11 @@
  * Chunks come from regions, one malloc each, cut into the
  * SLAB_CHUNK-aligned chunks that fit: the first few regions of
  * SLAB_REGION_FIRST bytes, so that a small program keeps little, then of
- * SLAB_REGION bytes, where the chunk lost to alignment is 0.4 %.  (A chunk malloc'd on its own
- * with that alignment would leave a free fragment of about its size
- * before it in the heap: twice the memory.)  A region goes back to malloc
- * when its last chunk does.  One mutex for the regions: a chunk is taken
- * or given back once per ~100 strings.
+ * SLAB_REGION bytes, where the chunk lost to alignment is 0.4 %.  (A
+ * chunk malloc'd on its own with that alignment would leave a free
+ * fragment of about its size before it in the heap: twice the memory.)  A
+ * region goes back to malloc when its last chunk does.  One mutex for the
+ * regions: a chunk is taken or given back once per ~100 strings.
  */
 #define SLAB_REGION_FIRST (256u * 1024u)
 #define SLAB_REGION (1024u * 1024u)
@@ -214,7 +214,6 @@ static bool by_malloc(void)
 #endif
 }
 
-
 static struct chunk *chunk_of(void *p)
 {
 	return (struct chunk *)((uintptr_t)p & ~(uintptr_t)(SLAB_CHUNK - 1));
@@ -312,7 +311,8 @@ void intern__slab_free(void *p, size_t size)
 	memcpy((char *)p + LINK_AT, &c->free, sizeof(c->free));
 	c->free = p;
 	if (--c->live == 0) {
-		/* Empty: back to malloc, so memory follows the live strings. */
+		/* Empty: back to its region (and the region to malloc when it
+		 * is empty too), so memory follows the live strings. */
 		if (c->listed)
 			list_del(ar, cls, c);
 		chunk_put(c);

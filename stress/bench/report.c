@@ -318,16 +318,17 @@ static void vs_best_target(const struct bench_report *r, struct targets *ts, uns
 		if (len < sizeof(list) - 96)
 			len += (size_t)snprintf(list + len, sizeof(list) - len,
 						"%s%s %.1f vs %s %.1f (%.2fx)", len ? "; " : "",
-						r->workloads[w].name, lib, r->impls[best]->name, alt,
-						lib / alt);
+						r->workloads[w].name, lib, r->impls[best]->name,
+						alt, lib / alt);
 	}
 	if (cells == 0)
 		target_add(ts, NA, "%s: nothing compared", label);
 	else if (losses == 0)
 		target_add(ts, PASS, "%s: %zu of %zu workloads", label, cells, cells);
 	else
-		target_add(ts, MISS, "%s: behind in %zu of %zu workloads (target >= 1.00x: %.0f%% "
-				     "short at worst): %s",
+		target_add(ts, MISS,
+			   "%s: behind in %zu of %zu workloads (target >= 1.00x: %.0f%% "
+			   "short at worst): %s",
 			   label, losses, cells, 100 * (1 - worst), list);
 }
 
@@ -342,7 +343,7 @@ static void compute_targets(const struct bench_report *r, struct targets *ts)
 	static const char *const all_hits[] = { "tokens", "hits-small", "hits-large" };
 	static const char *const near_limit[] = { "tokens", "hits-small", NULL };
 	static const char *const one_thread[] = { "tokens", "hits-small", "hits-large",
-						  "misses",  "churn",      NULL };
+						  "misses", "churn",      NULL };
 	char how[128];
 
 	/* 1. One thread, real tokens and 1,000 hot keys: within 1.2x of the
@@ -365,8 +366,9 @@ static void compute_targets(const struct bench_report *r, struct targets *ts)
 
 	/* 2. At least the best alternative: one thread on every hit workload,
 	 * on misses and on churn; 2 and 16 threads on every workload. */
-	vs_best_target(r, ts, 1, one_thread, "1 thread, at least the best alternative on hits, "
-					     "misses, churn");
+	vs_best_target(r, ts, 1, one_thread,
+		       "1 thread, at least the best alternative on hits, "
+		       "misses, churn");
 	vs_best_target(r, ts, 2, NULL, "2 threads, at least the best alternative everywhere");
 	vs_best_target(r, ts, 16, NULL, "16 threads, at least the best alternative everywhere");
 
