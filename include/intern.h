@@ -591,13 +591,54 @@ intern_interp_add_statics(struct intern_interp *interp,
  * ------------------------------------------------------------------------- */
 
 /*
- * Mortal strings that die are freed in batches, one RCU callback per batch
- * per thread.  intern_barrier() hands this thread's partial batch to RCU and
- * waits until every free queued so far, by any thread, has run.  Use it
- * before measuring memory or before exit under a leak checker.  Blocks; must
- * not be called inside a liburcu read-side critical section.
+ * Mortal strings that die are freed after an RCU grace period, in batches,
+ * by the thread that dropped their last reference (docs/design.md,
+ * "Reclamation").  A thread keeps at most `thread_bound` dead strings (see
+ * intern_reclaim_stats()) until it exits, calls intern_thread_detach() or
+ * intern_barrier().  intern_barrier() hands all of this thread's dead
+ * strings to RCU and waits until every free queued so far, by any thread,
+ * has run.  Use it before measuring memory or before exit under a leak
+ * checker.  Blocks; must not be called inside a liburcu read-side critical
+ * section.
  */
 INTERN_EXPORT void intern_barrier(void);
+
+/*
+ * Reclamation figures, process-wide (dead strings of every interpreter).
+ * A dead string is a mortal string whose last reference was dropped: it
+ * has left its table and waits for a grace period before it is freed.
+ * Each thread counts its dead strings in batches of 128: a string is
+ * counted from the moment its batch closes, or is handed over at thread
+ * exit, intern_thread_detach() or intern_barrier().  New fields are only
+ * ever added at the end (see intern_reclaim_stats()).
+ */
+struct intern_reclaim_stats {
+	uint64_t pending;      /* dead strings counted and not yet freed */
+	uint64_t pending_max;  /* the most `pending` has been */
+	uint64_t thread_max;   /* the most one thread held at once */
+	uint64_t thread_bound; /* what one thread may hold: thread_max never
+				* passes it, except in a thread that drops
+				* references inside its own liburcu read-side
+				* section (its excess goes to liburcu's
+				* call_rcu thread) */
+	uint64_t freed;        /* dead strings freed */
+	uint64_t helped;       /* grace periods a thread waited for itself
+				* because its backlog, or the process's,
+				* passed a threshold */
+};
+
+/*
+ * Fill the first `size` bytes of `stats` (pass sizeof(*stats)) with the
+ * reclamation figures.  struct intern_stats is laid out by the caller and
+ * cannot grow within a soname, so these come through a call of their own,
+ * whose struct may grow at its end: a program compiled against an older
+ * header passes its smaller size and gets the fields it knows.
+ * The figures are read without a lock, each atomically, so they may be a
+ * moment apart from each other.  Returns 0, or -EINVAL (NULL, size 0).
+ * Thread-safe, lock-free, never blocks.
+ */
+INTERN_EXPORT int intern_reclaim_stats(struct intern_reclaim_stats *stats,
+				       size_t size);
 
 /*
  * The calling thread gives back what libintern holds for it, as its exit

@@ -669,6 +669,34 @@ static struct intern__key removal_key(const struct intern_str *s)
 #endif
 }
 
+/*
+ * Empty slot `at` of shard `sh`'s array `a`, which holds the entry being
+ * removed.  A tombstone keeps the probes that pass it going; but when the
+ * next slot is empty no probe needs to pass it: an entry lies before the
+ * first empty slot from its home (insertion fills the first free slot of
+ * a run), so none lies beyond `at` on a probe that reaches `at`.  The slot
+ * is then emptied, and so are the tombstones just before it, by the same
+ * argument, one at a time backwards.  A lock-free reader that meets such
+ * an empty slot stops there, which is where its key could no longer be
+ * found.  Churn then leaves no tombstones to rebuild away (E1 in
+ * docs/design.md).  Shard lock held.
+ */
+static void unlink_slot(struct intern__shard *sh, struct intern__slots *a, uint32_t at)
+{
+	assert_shard_held(sh);
+#ifndef INTERN_BUSTED_EMPTY_UNLINK
+	if (a->slot[(at + 1) & a->mask] != INTERN__SLOT_EMPTY) {
+		__atomic_store_n(&a->slot[at], INTERN__SLOT_TOMB, __ATOMIC_RELEASE);
+		return;
+	}
+#endif
+	do {
+		__atomic_store_n(&a->slot[at], INTERN__SLOT_EMPTY, __ATOMIC_RELEASE);
+		sh->used--;
+		at = (at - 1) & a->mask;
+	} while (a->slot[at] == INTERN__SLOT_TOMB);
+}
+
 void intern__table_remove(struct intern_interp *interp, struct intern_str *s)
 {
 	struct intern__shard *sh = intern__shard_of(interp, s->ob_hash);
@@ -689,7 +717,7 @@ void intern__table_remove(struct intern_interp *interp, struct intern_str *s)
 		if (at != INTERN__NOWHERE) {
 			/* Readers that still load the old value only attempt
 			 * get-unless-zero, which fails (R1). */
-			__atomic_store_n(&a->slot[at], INTERN__SLOT_TOMB, __ATOMIC_RELEASE);
+			unlink_slot(sh, a, at);
 			quota_refund(interp, s->ob_len);
 			sh->live--;
 			SHARD_COUNT(sh, removals, 1);
