@@ -96,6 +96,9 @@ struct intern_str *intern__str_alloc(const char *data, size_t len, uint32_t hash
 /* Poison (checking builds) and free a dynamic string nobody can reach. */
 void intern__str_destroy(struct intern_str *s);
 
+/* The poisoning alone: the memory stays the caller's (rcu.c's reuse). */
+void intern__str_poison(struct intern_str *s);
+
 /* The built-in singleton for a 0- or 1-byte string. */
 struct intern_str *intern__singleton(const char *data, size_t len);
 

@@ -75,7 +75,7 @@
 #include "thread.h"
 
 #define BATCH_SIZE 128
-#define THREAD_CLOSED_MAX 32u /* closed batches a thread keeps at most */
+#define THREAD_CLOSED_MAX 16u /* closed batches a thread keeps at most */
 #define HELP_PENDING 16384u   /* dead strings in the process: every killer helps */
 /* The most dead strings one thread holds: its closed batches and the one
  * that just closed (the open batch is empty then). */
@@ -226,11 +226,60 @@ static bool gp_covers(unsigned long v)
  * Batches
  * ---------------------------------------------------------------------- */
 
-/* Free a batch's strings (their grace period has passed) and empty it. */
-static void destroy_strings(struct intern__free_batch *b)
+/* ------------------------------------------------------------------------
+ * Reuse
+ *
+ * Churn frees a string and at once allocates one much like it.  A dead
+ * string whose grace period has passed is nobody's: the killer that frees
+ * it keeps it, poisoned, on its thread's list for its length (lengths below
+ * INTERN__REUSE_LENS, up to REUSE_MAX strings in all), linked through its
+ * first 8 bytes (count and length: the state byte stays poisoned, so a
+ * stale incref or decref is still reported), and the thread's next string
+ * of that length takes it (intern__str_reused(), rcu.h) without a call to
+ * the allocator.  The kept strings go back to the allocator when the
+ * thread exits, detaches or calls intern_barrier().
+ * ---------------------------------------------------------------------- */
+
+#define REUSE_MAX 2048u
+
+/* Free dead string `s`, whose grace period has passed, on its killer's
+ * thread: keep it for reuse if there is room. */
+static void recycle(struct intern__reclaim *r, struct intern_str *s)
 {
-	for (unsigned i = 0; i < b->count; i++)
-		intern__str_destroy(b->objs[i]);
+	const uint32_t len = s->ob_len;
+
+	if (len >= INTERN__REUSE_LENS || r->kept >= REUSE_MAX) {
+		intern__str_destroy(s);
+		return;
+	}
+	intern__str_poison(s);
+	memcpy((void *)s, &r->reuse[len], sizeof(s)); /* the link */
+	r->reuse[len] = s;
+	r->kept++;
+}
+
+/* Give every kept string back to the allocator. */
+static void drain_reuse(struct intern__reclaim *r)
+{
+	for (unsigned len = 0; len < INTERN__REUSE_LENS; len++) {
+		struct intern_str *s;
+
+		while ((s = intern__str_reused(len)))
+			intern__free(s);
+	}
+}
+
+/* Free a batch's strings (their grace period has passed) and empty it:
+ * kept for reuse by `r`, the killer's thread, or given to the allocator
+ * (r NULL: the call_rcu thread, which allocates no strings). */
+static void destroy_strings(struct intern__free_batch *b, struct intern__reclaim *r)
+{
+	for (unsigned i = 0; i < b->count; i++) {
+		if (r)
+			recycle(r, b->objs[i]);
+		else
+			intern__str_destroy(b->objs[i]);
+	}
 	count_freed(b->count);
 	b->count = 0;
 }
@@ -243,7 +292,7 @@ static void free_batch_cb(struct rcu_head *head)
 	 * see these objects has ended (the edge TSan cannot see). */
 	INTERN_TSAN_ACQUIRE(&intern__tsan_grace);
 	INTERN_TSAN_ACQUIRE(b);
-	destroy_strings(b);
+	destroy_strings(b, NULL);
 	intern__free(b);
 }
 
@@ -292,7 +341,7 @@ static void reclaim_ripe(struct intern__reclaim *r, bool all)
 		struct intern__free_batch *b = pop_oldest(r);
 
 		INTERN_TSAN_ACQUIRE(&intern__tsan_grace);
-		destroy_strings(b);
+		destroy_strings(b, r);
 		keep_spare(r, b);
 	}
 }
@@ -364,6 +413,7 @@ static void hand_over_all(void)
 		intern__free(r->spare);
 		r->spare = NULL;
 	}
+	drain_reuse(r);
 }
 
 /*
@@ -378,6 +428,7 @@ void intern__rcu_thread_exit(void)
 	const struct intern__reclaim *r = &intern__self.reclaim;
 	bool borrowed;
 
+	drain_reuse(&intern__self.reclaim); /* needs no registration */
 	if (!r->open && !r->oldest && !r->spare)
 		return;
 	borrowed = !URCU_TLS(urcu_memb_reader).registered;
@@ -499,6 +550,17 @@ void intern__defer_free(void *obj)
 	b->objs[b->count++] = obj;
 	if (b->count == BATCH_SIZE)
 		close_open(r);
+}
+
+void intern__reclaim_now(void)
+{
+	struct intern__reclaim *r = &intern__self.reclaim;
+
+	intern__rcu_ensure_registered();
+	if (r->open && r->open->count)
+		close_open(r);
+	if (r->oldest)
+		help(r);
 }
 
 void intern__barrier(void)

@@ -61,6 +61,8 @@ extern char intern__tsan_grace;
 #define INTERN_TSAN_RELEASE(p) ((void)0)
 #endif
 
+#include <string.h>
+
 #include "thread.h"
 
 /* Make sure liburcu knows the calling thread: every libintern call that
@@ -98,6 +100,28 @@ void intern__synchronize(void);
  * and keeps the string.
  */
 void intern__defer_free(void *obj);
+
+/*
+ * Memory for a new string of `len` bytes: a dead string of that length that
+ * this thread freed after its grace period and kept (rcu.c, "Reuse"), its
+ * header and bytes to be overwritten; NULL if none.
+ */
+static inline struct intern_str *intern__str_reused(size_t len)
+{
+	struct intern__reclaim *r = &intern__self.reclaim;
+	struct intern_str *s;
+
+	if (len >= INTERN__REUSE_LENS || !(s = r->reuse[len]))
+		return NULL;
+	memcpy(&r->reuse[len], (void *)s, sizeof(s)); /* the link: rcu.c */
+	r->kept--;
+	return s;
+}
+
+/* Close this thread's open batch, wait for a grace period and free every
+ * closed batch, as a killer over its bound does.  Not inside a read-side
+ * section.  White box (tests). */
+void intern__reclaim_now(void);
 
 /* Hand this thread's partial batch to RCU, then wait for every callback
  * queued so far.  Not inside a read-side section. */

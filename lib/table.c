@@ -513,6 +513,11 @@ static int claim(struct intern_interp *interp, struct intern_str *cand, int stat
 
 	if (state == INTERN_IMMORTAL_STATIC)
 		return 0;
+	/* A string intern.c allocated for this insert is born owned: nobody
+	 * else has seen it, and no other string carries this interpreter's
+	 * id while NOT_INTERNED (teardown clears the owner of every entry). */
+	if (__atomic_load_n(&cand->ob_owner, __ATOMIC_RELAXED) == interp->id)
+		return 0;
 	/* Another interpreter may be interning the same object right now:
 	 * exactly one of us owns it, the other makes a copy. */
 	if (!__atomic_compare_exchange_n(&cand->ob_owner, &none, interp->id, false,

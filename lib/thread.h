@@ -17,7 +17,11 @@
 #include <stdint.h>
 
 struct intern_interp;
+struct intern_str;
 struct intern__free_batch;
+
+/* Dead strings shorter than this are kept for reuse (rcu.c). */
+#define INTERN__REUSE_LENS 64
 
 /*
  * A thread's dead strings not yet freed (rcu.c): the batch its killers are
@@ -31,6 +35,9 @@ struct intern__reclaim {
 	struct intern__free_batch *spare; /* an emptied batch, for the next */
 	unsigned closed;                  /* batches on the closed list */
 	unsigned held;                    /* strings in them */
+	/* Freed dead strings kept for reuse by length (rcu.c, "Reuse"). */
+	struct intern_str *reuse[INTERN__REUSE_LENS];
+	unsigned kept; /* strings on those lists */
 };
 
 /* Counter slots per thread: a thread that uses more interpreters at once
