@@ -66,6 +66,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,15 +233,22 @@ static bool gp_covers(unsigned long v)
  * Churn frees a string and at once allocates one much like it.  A dead
  * string whose grace period has passed is nobody's: the killer that frees
  * it keeps it, poisoned, on its thread's list for its length (lengths below
- * INTERN__REUSE_LENS, up to REUSE_MAX strings in all), linked through its
- * first 8 bytes (count and length: the state byte stays poisoned, so a
- * stale incref or decref is still reported), and the thread's next string
- * of that length takes it (intern__str_reused(), rcu.h) without a call to
- * the allocator.  The kept strings go back to the allocator when the
+ * INTERN__REUSE_LENS, up to REUSE_MAX strings in all), and the thread's
+ * next string of that length takes it (intern__str_reused(), rcu.h)
+ * without a call to the allocator.  The list is linked through the header's
+ * second 8 bytes (hash, state, flags, owner): the count keeps its poison
+ * and the length stays, as after intern__str_destroy(), and the state byte
+ * holds a pointer's bits 32-39, never a valid state on x86-64 or AArch64
+ * user addresses of the heap, so a stale incref or decref is still
+ * reported.  The kept strings go back to the allocator when the
  * thread exits, detaches or calls intern_barrier().
  * ---------------------------------------------------------------------- */
 
 #define REUSE_MAX 2048u
+
+/* The link fills the header from ob_hash to its end. */
+_Static_assert(sizeof(struct intern_str) == 16 && offsetof(struct intern_str, ob_hash) == 8,
+	       "the reuse link is the header's second 8 bytes");
 
 /* Free dead string `s`, whose grace period has passed, on its killer's
  * thread: keep it for reuse if there is room. */
@@ -253,7 +261,7 @@ static void recycle(struct intern__reclaim *r, struct intern_str *s)
 		return;
 	}
 	intern__str_poison(s);
-	memcpy((void *)s, &r->reuse[len], sizeof(s)); /* the link */
+	memcpy(intern__reuse_link(s), &r->reuse[len], sizeof(s));
 	r->reuse[len] = s;
 	r->kept++;
 }

@@ -63,6 +63,7 @@ extern char intern__tsan_grace;
 
 #include <string.h>
 
+#include "intern.h"
 #include "thread.h"
 
 /* Make sure liburcu knows the calling thread: every libintern call that
@@ -101,6 +102,12 @@ void intern__synchronize(void);
  */
 void intern__defer_free(void *obj);
 
+/* Where a kept dead string holds the link to the next (rcu.c, "Reuse"). */
+static inline void *intern__reuse_link(struct intern_str *s)
+{
+	return &s->ob_hash;
+}
+
 /*
  * Memory for a new string of `len` bytes: a dead string of that length that
  * this thread freed after its grace period and kept (rcu.c, "Reuse"), its
@@ -113,7 +120,7 @@ static inline struct intern_str *intern__str_reused(size_t len)
 
 	if (len >= INTERN__REUSE_LENS || !(s = r->reuse[len]))
 		return NULL;
-	memcpy(&r->reuse[len], (void *)s, sizeof(s)); /* the link: rcu.c */
+	memcpy(&r->reuse[len], intern__reuse_link(s), sizeof(s));
 	r->kept--;
 	return s;
 }

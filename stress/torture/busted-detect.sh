@@ -18,7 +18,8 @@
 #   defaults: 100 runs of 0.5 s at 8 threads, --profile churn;
 #   -c CPUS runs the harness under `taskset -c CPUS` (e.g. -c 0: one CPU,
 #   no true parallelism, the hardest case for races);
-#   variants: none no_grace revive no_publish_order wrong_remove
+#   variants: none no_grace revive no_publish_order wrong_remove early_reclaim
+#             empty_unlink
 set -u
 
 runs=100
@@ -38,7 +39,7 @@ while getopts "n:d:t:c:a:h" opt; do
 done
 shift $((OPTIND - 1))
 variants=("$@")
-[ ${#variants[@]} -eq 0 ] && variants=(none no_grace revive no_publish_order wrong_remove)
+[ ${#variants[@]} -eq 0 ] && variants=(none no_grace revive no_publish_order wrong_remove early_reclaim empty_unlink)
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(mktemp -d)
