@@ -3,8 +3,8 @@
  *
  * Three jobs: (1) lazy reader registration, so application threads need no
  * ceremony (the registration and its undoing at exit: thread.c); (2) read-side critical sections for table lookups; (3) deferred
- * freeing of dead strings in per-thread batches, one call_rcu per batch
- * rather than per string.
+ * freeing of dead strings in per-thread batches, freed by the killing
+ * thread once a grace period covers them (rcu.c), and their reuse.
  *
  * ThreadSanitizer cannot see liburcu's grace periods (Debian's liburcu is
  * not instrumented, docs/references.md), so we tell it what they mean: every
@@ -94,9 +94,10 @@ void intern__call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *));
 void intern__synchronize(void);
 
 /*
- * Destroy the string `obj` (intern__str_destroy: poison, then free) once
- * every read-side section that might see it has ended.  Batched per thread;
- * never fails: out of memory, it waits for a grace period here instead, or,
+ * Destroy the string `obj` (poison, then free or keep for reuse) once every
+ * read-side section that might see it has ended: batched per thread, and
+ * done by this thread once a grace period covers the batch (rcu.c).  Never
+ * fails: out of memory, it waits for a grace period here instead, or,
  * inside the caller's own read-side section (a documented misuse), reports
  * and keeps the string.
  */
@@ -130,7 +131,7 @@ static inline struct intern_str *intern__str_reused(size_t len)
  * section.  White box (tests). */
 void intern__reclaim_now(void);
 
-/* Hand this thread's partial batch to RCU, then wait for every callback
+/* Hand this thread's batches to RCU, then wait for every callback
  * queued so far.  Not inside a read-side section. */
 void intern__barrier(void);
 
