@@ -642,8 +642,8 @@ INTERN_EXPORT int intern_reclaim_stats(struct intern_reclaim_stats *stats,
 
 /*
  * The calling thread gives back what libintern holds for it, as its exit
- * would: its batch of dead strings goes to RCU (their frees are queued,
- * not waited for), its statistics counts go to their interpreters, and
+ * would: its batches of dead strings go to RCU (their frees are queued,
+ * not waited for), the dead strings it kept for reuse are freed, its statistics counts go to their interpreters, and
  * libintern's liburcu registration of it, if libintern made one, is
  * undone.  A registration the application made itself is left alone (the
  * application undoes it).  Call it, in every thread but the forking one,

@@ -50,14 +50,19 @@
  *  R3. A writer that finds a dying entry with its bytes replaces the slot
  *      in place; a rebuild drops dying entries.  Nobody waits for a death.
  *  R4. Memory is freed only after a grace period that starts after the
- *      unlink or replacement.
+ *      unlink or replacement: the killer's thread frees it (rcu.c).
+ *  R5. A closed batch of dead strings takes a ticket, the count of grace
+ *      periods asked for, after its unlinks; it is freed once a grace
+ *      period numbered above the ticket has ended (rcu.c, "Tickets").
+ *  E1. An unlinked slot followed by an empty one becomes empty, and so do
+ *      the tombstones just before it (unlink_slot()).
  *
  *  (A) slot store-release after the string's fields; load-acquire before
  *      reading them.  (B) array pointer store-release after the array is
  *      filled; load-acquire before probing.  (C) the final decrement is a
  *      release, and the killer's acquire fence orders it before the unlink
- *      and the free.  (D) unlink or replacement before call_rcu / the batch
- *      hand-off.
+ *      and the free.  (D) unlink or replacement before the batch's ticket
+ *      (a sequentially consistent fence between them).
  */
 #include <assert.h>
 #include <errno.h>
