@@ -256,14 +256,20 @@ INTERN_EXPORT void intern_str_incref(struct intern_str *s);
  * frees it at once; dropping the last reference to a mortal interned string
  * removes it from its interpreter's table (taking that table shard's
  * writer lock) and frees it after an RCU grace period, so concurrent
- * lookups never see freed memory.  Safe to call while the owning
- * interpreter is being freed.  Must not be called inside the caller's own
- * liburcu read-side critical section (the out-of-memory fallback waits
- * for a grace period).  NULL is ignored.  A decref past zero (count
+ * lookups never see freed memory: the calling thread frees it later, in a
+ * batch, and about once every 2,048 such deaths on a thread under churn
+ * it waits for a grace period itself (docs/design.md, "Reclamation").
+ * Safe to call while the owning interpreter is being freed.  Must not be
+ * called inside the caller's own liburcu read-side critical section (the
+ * thread could not wait for a grace period there: its dead strings then
+ * go to liburcu's call_rcu thread).  NULL is ignored.  A decref past zero (count
  * already 0: the string is dying) or of a freed string is a misuse (see
  * the conventions above): never decremented, so the count cannot wrap.
  * A saturated count (see intern_str_incref) stays saturated.
  * Thread-safe; release ordering on the count, acquire before freeing.
+ * May block: the last reference to a mortal string takes a shard lock,
+ * and sometimes waits for a grace period (a few microseconds, or until
+ * every reader preempted inside a lookup has run again).
  */
 INTERN_EXPORT void intern_str_decref(struct intern_str *s);
 
