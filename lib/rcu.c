@@ -125,8 +125,8 @@ static void raise_to(uint64_t *max, uint64_t v)
 {
 	uint64_t m = __atomic_load_n(max, __ATOMIC_RELAXED);
 
-	while (m < v && !__atomic_compare_exchange_n(max, &m, v, true, __ATOMIC_RELAXED,
-						     __ATOMIC_RELAXED))
+	while (m < v &&
+	       !__atomic_compare_exchange_n(max, &m, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
 }
 
@@ -134,8 +134,7 @@ static void raise_to(uint64_t *max, uint64_t v)
  * `held`. */
 static void count_pending(unsigned n, unsigned held)
 {
-	raise_to(&counts.pending_max,
-		 __atomic_add_fetch(&counts.pending, n, __ATOMIC_RELAXED));
+	raise_to(&counts.pending_max, __atomic_add_fetch(&counts.pending, n, __ATOMIC_RELAXED));
 	raise_to(&counts.thread_max, held);
 }
 

@@ -99,12 +99,15 @@ static void check_bounds(const char *where)
 	const struct intern_reclaim_stats st = reclaim_now();
 
 	if (st.thread_max > st.thread_bound) {
-		fprintf(stderr, "intern-storm: %s: a thread held %" PRIu64 " dead strings, bound %" PRIu64 "\n",
+		fprintf(stderr,
+			"intern-storm: %s: a thread held %" PRIu64 " dead strings, bound %" PRIu64
+			"\n",
 			where, st.thread_max, st.thread_bound);
 		atomic_store(&failed, 1);
 	}
 	if (st.pending_max > (uint64_t)opt.threads * st.thread_bound) {
-		fprintf(stderr, "intern-storm: %s: %" PRIu64 " dead strings pending, bound %" PRIu64 "\n",
+		fprintf(stderr,
+			"intern-storm: %s: %" PRIu64 " dead strings pending, bound %" PRIu64 "\n",
 			where, st.pending_max, (uint64_t)opt.threads * st.thread_bound);
 		atomic_store(&failed, 1);
 	}
@@ -166,8 +169,9 @@ static void parse_args(int argc, char **argv)
 		else if (!strcmp(a, "--rss-slack"))
 			opt.rss_slack = (unsigned)parse(a, v, 0, 1000);
 		else {
-			fprintf(stderr, "usage: intern-storm [--threads N] [--ops TOTAL] [--keys K] "
-					"[--rss-slack PCT]\n");
+			fprintf(stderr,
+				"usage: intern-storm [--threads N] [--ops TOTAL] [--keys K] "
+				"[--rss-slack PCT]\n");
 			exit(2);
 		}
 		i++;
@@ -217,7 +221,8 @@ int main(int argc, char **argv)
 	intern_barrier();
 	st = reclaim_now();
 	if (st.pending != 0) {
-		fprintf(stderr, "intern-storm: %" PRIu64 " dead strings left after intern_barrier()\n",
+		fprintf(stderr,
+			"intern-storm: %" PRIu64 " dead strings left after intern_barrier()\n",
 			st.pending);
 		atomic_store(&failed, 1);
 	}
