@@ -101,6 +101,9 @@ void intern__str_destroy(struct intern_str *s);
  * code that keeps dead strings' memory for itself frees them with. */
 void intern__str_free_mem(struct intern_str *s, size_t len);
 
+/* The poisoning alone: the memory stays the caller's (rcu.c's reuse). */
+void intern__str_poison(struct intern_str *s);
+
 /* The built-in singleton for a 0- or 1-byte string. */
 struct intern_str *intern__singleton(const char *data, size_t len);
 

@@ -29,10 +29,13 @@ static __attribute__((noinline)) int intern_slow(struct intern_interp *interp, c
 		int rc;
 
 		if (!use) {
-			if (!fresh)
+			if (!fresh) {
 				fresh = intern__str_alloc(data, len, hash);
-			if (!fresh)
-				return -ENOMEM;
+				if (!fresh)
+					return -ENOMEM;
+				/* Born owned: claim() in table.c needs no CAS. */
+				fresh->ob_owner = interp->id;
+			}
 			use = fresh;
 		}
 		rc = intern__table_intern(interp, hash, use, state, out);

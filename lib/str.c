@@ -18,8 +18,11 @@
 
 struct intern_str *intern__str_alloc(const char *data, size_t len, uint32_t hash)
 {
-	struct intern_str *s = intern__slab_alloc(sizeof(*s) + len + 1, hash);
+	/* A dead string of this length that this thread freed (rcu.c). */
+	struct intern_str *s = intern__str_reused(len);
 
+	if (!s)
+		s = intern__slab_alloc(sizeof(*s) + len + 1, hash);
 	if (!s)
 		return NULL;
 	s->ob_refcnt = 1;
@@ -34,7 +37,7 @@ struct intern_str *intern__str_alloc(const char *data, size_t len, uint32_t hash
 	return s;
 }
 
-void intern__str_destroy(struct intern_str *s)
+void intern__str_poison(struct intern_str *s)
 {
 	if (intern__is_static(s))
 		intern__die("destroy: static string %p", (void *)s);
@@ -49,6 +52,11 @@ void intern__str_destroy(struct intern_str *s)
 #ifndef NDEBUG
 	memset(s + 1, INTERN__POISON_BYTE, (size_t)s->ob_len + 1);
 #endif
+}
+
+void intern__str_destroy(struct intern_str *s)
+{
+	intern__str_poison(s);
 	intern__str_free_mem(s, s->ob_len);
 }
 

@@ -14,7 +14,7 @@
  *   1. statistics: each slot's counts go to its interpreter's `retired`
  *      counts and the thread leaves stats.c's list, so that after a join
  *      the totals are exact and no slot outlives the thread's TLS;
- *   2. reclamation: the pending batch goes to call_rcu (rcu.c), which needs
+ *   2. reclamation: the batches go to call_rcu (rcu.c), which needs
  *      the thread registered: so before
  *   3. the registration libintern made, if any, is undone.
  * Steps 1 and 2 are independent of each other; 3 must come after 2.

@@ -17,8 +17,29 @@
 #include <stdint.h>
 
 struct intern_interp;
+struct intern_str;
 struct intern__free_batch;
 struct urcu_reader;
+
+/* Dead strings shorter than this are kept for reuse (rcu.c). */
+#define INTERN__REUSE_LENS 64
+
+/*
+ * A thread's dead strings not yet freed (rcu.c): the batch its killers are
+ * filling, and the closed batches waiting for a grace period, oldest first.
+ * Only the thread itself reads or writes it.
+ */
+struct intern__reclaim {
+	struct intern__free_batch *open;   /* filling; NULL until needed */
+	struct intern__free_batch *oldest; /* closed, waiting */
+	struct intern__free_batch *newest;
+	struct intern__free_batch *spare; /* an emptied batch, for the next */
+	unsigned closed;                  /* batches on the closed list */
+	unsigned held;                    /* strings in them */
+	/* Freed dead strings kept for reuse by length (rcu.c, "Reuse"). */
+	struct intern_str *reuse[INTERN__REUSE_LENS];
+	unsigned kept; /* strings on those lists */
+};
 
 /* Counter slots per thread: a thread that uses more interpreters at once
  * counts the extra ones in their shared counters (thread-local state is per thread, so kept small). */
@@ -49,8 +70,8 @@ struct intern__thread {
 	struct intern__thread *next, *prev; /* stats.c's list, under its lock */
 	bool listed;                        /* on that list */
 #endif
-	/* Reclamation (rcu.c): dead strings not yet handed to call_rcu. */
-	struct intern__free_batch *pending;
+	/* Reclamation (rcu.c): dead strings not yet freed. */
+	struct intern__reclaim reclaim;
 	/* The lifecycle (thread.c). */
 	bool registered_by_us; /* liburcu registration to undo at exit */
 	bool exit_armed;       /* the exit path will run */
@@ -94,6 +115,6 @@ unsigned long intern__thread_registered_others(void);
 /* The exit path's steps, called by thread.c only, in this order.  Each
  * works on the calling thread's intern__self. */
 void intern__stats_thread_exit(void); /* stats.c: fold and unlist the slots */
-void intern__rcu_thread_exit(void);   /* rcu.c: hand the batch to call_rcu */
+void intern__rcu_thread_exit(void);   /* rcu.c: hand the batches to call_rcu */
 
 #endif
