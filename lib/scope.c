@@ -52,21 +52,25 @@
  * The read-side section
  * ---------------------------------------------------------------------- */
 
-static void section_enter(void)
+/* The scope's read-side section, on the thread's reader state `rd`
+ * (rcu.h: one TLS access finds it and intern__self together). */
+static inline void section_enter(struct urcu_reader *rd)
 {
 #ifndef INTERN_BUSTED_SCOPE_UNGUARDED
-	intern__read_lock();
+	intern__read_lock_on(rd);
 #else
 	/* Broken on purpose: a scope that is no read-side section, so a
 	 * string that dies while borrowed is freed under the borrower (S2). */
-	intern__rcu_ensure_registered();
+	(void)rd;
 #endif
 }
 
-static void section_exit(void)
+static inline void section_exit(struct urcu_reader *rd)
 {
 #ifndef INTERN_BUSTED_SCOPE_UNGUARDED
-	intern__read_unlock();
+	intern__read_unlock_on(rd);
+#else
+	(void)rd;
 #endif
 }
 
@@ -122,13 +126,15 @@ static int hold(struct intern_str *s)
 
 INTERN_API void intern_scope_enter(void)
 {
-	section_enter();
-	intern__self.scope_depth++;
+	struct intern__thread *const me = intern__self_get();
+
+	section_enter(intern__reader(me)); /* registers the thread if needed */
+	me->scope_depth++;
 }
 
 INTERN_API void intern_scope_exit(void)
 {
-	struct intern__thread *t = &intern__self;
+	struct intern__thread *const t = intern__self_get();
 	const unsigned depth = t->scope_depth;
 
 	if (__builtin_expect(depth == 0, 0)) {
@@ -136,7 +142,7 @@ INTERN_API void intern_scope_exit(void)
 		return;
 	}
 	t->scope_depth = depth - 1;
-	section_exit();
+	section_exit(intern__reader(t));
 	/* One test for both lists on the way out of a hit-only scope. */
 	if (depth == 1 && __builtin_expect((t->scope_held_count | t->scope_dead_count) != 0, 0))
 		release_held();
@@ -158,7 +164,7 @@ void intern__scope_thread_exit(void)
 		intern__misuse("a thread exits inside %u scope(s)", t->scope_depth);
 		while (t->scope_depth > 0) {
 			t->scope_depth--;
-			section_exit();
+			section_exit(intern__reader(t));
 		}
 		release_held();
 	}
@@ -181,31 +187,34 @@ static bool alive(const struct intern_str *s)
 	return __atomic_load_n(&s->ob_refcnt, __ATOMIC_RELAXED) != 0;
 }
 
-/* The arguments of a borrowing call: 0, or -EINVAL (a stale interpreter,
- * no scope open) or the bytes' error. */
-static int borrow_args(const struct intern_interp *interp, const char *data, size_t len)
+/* The arguments of a borrowing call on thread state `me`: 0, or -EINVAL
+ * (a stale interpreter, no scope open) or the bytes' error. */
+static inline int borrow_args(const struct intern__thread *me,
+			      const struct intern_interp *interp, const char *data, size_t len)
 {
-	if (!intern__interp_ok(interp) || intern__self.scope_depth == 0)
+	if (!intern__interp_ok(interp) || me->scope_depth == 0)
 		return -EINVAL;
 	return intern__check_bytes(data, len);
 }
 
 /* The live entry for these bytes, borrowed (S1); NULL: absent. */
-static inline __attribute__((always_inline)) struct intern_str *borrow_find(const struct intern_interp *interp, uint32_t hash,
-				      const char *data, size_t len)
+static inline __attribute__((always_inline)) struct intern_str *
+borrow_find(struct intern__thread *me, const struct intern_interp *interp, uint32_t hash,
+	    const char *data, size_t len)
 {
 	struct intern_str *s = intern__table_probe(interp, hash, data, len);
 
 	if (s && !alive(s))
 		s = NULL;
-	intern__count_lookup(interp, s);
+	intern__count_lookup(me, interp, s);
 	return s;
 }
 
 INTERN_API struct intern_str *intern_lookup_borrowed(struct intern_interp *interp,
 						     const char *data, size_t len)
 {
-	int rc = borrow_args(interp, data, len);
+	struct intern__thread *const me = intern__self_get();
+	int rc = borrow_args(me, interp, data, len);
 	struct intern_str *r;
 
 	if (__builtin_expect(rc < 0, 0)) {
@@ -215,7 +224,7 @@ INTERN_API struct intern_str *intern_lookup_borrowed(struct intern_interp *inter
 	r = intern__builtin(data, len);
 	if (r)
 		return r;
-	r = borrow_find(interp, intern__hash(data, len), data, len);
+	r = borrow_find(me, interp, intern__hash(data, len), data, len);
 	if (!r)
 		errno = ENOENT;
 	return r;
@@ -224,7 +233,8 @@ INTERN_API struct intern_str *intern_lookup_borrowed(struct intern_interp *inter
 INTERN_API struct intern_str *intern_borrow(struct intern_interp *interp, const char *data,
 					    size_t len)
 {
-	int rc = borrow_args(interp, data, len);
+	struct intern__thread *const me = intern__self_get();
+	int rc = borrow_args(me, interp, data, len);
 	struct intern_str *r;
 	uint32_t hash;
 
@@ -234,7 +244,7 @@ INTERN_API struct intern_str *intern_borrow(struct intern_interp *interp, const 
 	if (r)
 		return r;
 	hash = intern__hash(data, len);
-	r = borrow_find(interp, hash, data, len);
+	r = borrow_find(me, interp, hash, data, len);
 	if (__builtin_expect(r != NULL, 1))
 		return r;
 	/* Absent: insert, and keep the reference until the scope ends (S3). */
