@@ -51,7 +51,7 @@ variants=("$@")
 # does not hold off frees only shows with scopes in the mix, some of them
 # slow (the scope profile, which is the churn profile plus those).
 declare -A variant_args=([empty_unlink]="--keys 64" [scope_unguarded]="--profile scope")
-declare -A variant_min_secs=([early_reclaim]=5)
+declare -A variant_min_secs=([early_reclaim]=5 [scope_unguarded]=3)
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(mktemp -d)

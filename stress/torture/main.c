@@ -650,7 +650,7 @@ static void profile_scope(void)
 	profile_churn();
 	parse_mix("mortal=30,bytes=30,lookup=30,release=40,incref=5,reintern=5,inspect=10,"
 		  "scope=60");
-	run_config.scope_slow_pct = 12;
+	run_config.scope_slow_pct = 25;
 }
 
 enum {

@@ -73,7 +73,7 @@ struct config {
 	unsigned private_pct; /* % of ops on the thread's private interp */
 	unsigned recheck_pct; /* % of acquisitions looked up again at once */
 	unsigned reborn_pct;  /* % of likely deaths followed by a re-intern */
-	unsigned scope_slow_pct; /* % of scope ops that sleep 0.5 ms a round */
+	unsigned scope_slow_pct; /* % of scope ops that sleep 2 ms a round */
 	unsigned shards;
 	uint64_t seed;
 	double progress;          /* seconds between progress lines; 0 = none */

@@ -637,10 +637,10 @@ static void borrow_failed(uint32_t k, bool lookup, int e)
 
 /*
  * One scope (sometimes two, nested): borrow keys of a shared interp; drop
- * a reference of our own and yield (so borrowed strings die, here or in
- * other threads) and check that every borrowed string still holds its
- * bytes, a few times; promote the first into a counted reference of the
- * hand.
+ * a reference of our own and yield or sleep (so borrowed strings die, here
+ * or in other threads) and check that every borrowed string still holds
+ * its bytes, SCOPE_ROUNDS times; promote the first into a counted
+ * reference of the hand.
  */
 static void op_scope(struct worker *w)
 {
@@ -648,9 +648,9 @@ static void op_scope(struct worker *w)
 	struct intern_interp *ip = shared_interps[where].ip;
 	bool nest = rng_below(&w->rng, 4) == 0;
 	/* A slow request now and then (the scope profile): frees are batched
-	 * and wait for a grace period, so only a scope that lasts a few
-	 * milliseconds sees the strings that died under it come back freed
-	 * if it does not hold them off (the scope_unguarded variant). */
+	 * on the killer's thread and wait for a grace period, so only a scope
+	 * that lasts some milliseconds sees the strings that died under it
+	 * come back freed if it does not hold them off (scope_unguarded). */
 	bool slow = rng_below(&w->rng, 100) < run_config.scope_slow_pct;
 	struct intern_str *b[SCOPE_BORROWS], *p;
 	uint32_t key[SCOPE_BORROWS];
@@ -676,7 +676,7 @@ static void op_scope(struct worker *w)
 	for (unsigned round = 0; round < SCOPE_ROUNDS; round++) {
 		op_release(w);
 		if (slow)
-			nanosleep(&(struct timespec){ 0, 500000 }, NULL);
+			nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
 		else
 			sched_yield();
 		for (unsigned i = 0; i < n; i++)
