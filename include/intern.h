@@ -210,6 +210,9 @@ struct intern_str {
 };
 
 #define INTERN_STR_F_STATIC 0x01u /* statically allocated: never freed */
+/* With INTERN_STR_F_STATIC: inside a mapped snapshot (docs/snapshot.md),
+ * so it lives as long as the mapping, not the process. */
+#define INTERN_STR_F_MAPPED 0x02u
 
 /* The largest length a string may have: 2^31 - 1 bytes. */
 #define INTERN_STR_MAX_LEN ((size_t)0x7fffffff)
@@ -597,7 +600,8 @@ intern_interp_add_statics(struct intern_interp *interp,
 /*
  * A snapshot is a file of immortal strings that processes map read-only
  * and shared (docs/snapshot.md has the format).  Each string in it is a
- * canonical struct intern_str, IMMORTAL_STATIC with INTERN_STR_F_STATIC,
+ * canonical struct intern_str, IMMORTAL_STATIC with INTERN_STR_F_STATIC
+ * and INTERN_STR_F_MAPPED,
  * beside a read-only hash index: an interpreter created with a snapshot
  * returns the object inside the mapping for its bytes, by every route,
  * with no allocation, no lock and no write, and maps the file in constant
@@ -769,7 +773,11 @@ INTERN_EXPORT uint32_t intern_snapshot_find(const struct intern_snapshot *snap,
  * returns the object inside the mapping, IMMORTAL_STATIC, without a lock,
  * an allocation or a write.  Static objects with those bytes are refused
  * with -EEXIST (intern_static, intern_interp_add_statics): the snapshot's
- * object is canonical.  Takes its own reference on `snap`, dropped by
+ * object is canonical.  A string of another snapshot (flag
+ * INTERN_STR_F_MAPPED) lives only as long as its mapping, so no other
+ * interpreter files it: intern_mortal() and intern_immortal() intern a
+ * copy of its bytes there, intern_static() and intern_interp_add_statics()
+ * refuse it with -EINVAL.  Takes its own reference on `snap`, dropped by
  * intern_interp_free(); the mapped strings stay valid as long as
  * the interpreter.
  * Returns a new interpreter, or NULL with errno as intern_interp_new()

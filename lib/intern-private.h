@@ -66,6 +66,12 @@ static inline bool intern__is_static(const struct intern_str *s)
 	return (s->ob_flags & INTERN_STR_F_STATIC) != 0;
 }
 
+/* Inside a mapped snapshot: static, but only as long as its mapping. */
+static inline bool intern__is_mapped(const struct intern_str *s)
+{
+	return (s->ob_flags & INTERN_STR_F_MAPPED) != 0;
+}
+
 /* Could `s` be a live libintern string?  Its state and flags are among the
  * defined ones, its length in range.  A freed string usually fails: free()
  * poisons the state, and glibc's allocator overwrites the header's second
@@ -74,7 +80,9 @@ static inline bool intern__is_static(const struct intern_str *s)
 static inline bool intern__str_sane(const struct intern_str *s)
 {
 	return __atomic_load_n(&s->ob_state, __ATOMIC_RELAXED) <= INTERN_IMMORTAL_STATIC &&
-	       (s->ob_flags & ~INTERN_STR_F_STATIC) == 0 && s->ob_len <= INTERN_STR_MAX_LEN;
+	       (s->ob_flags == 0 || s->ob_flags == INTERN_STR_F_STATIC ||
+		s->ob_flags == (INTERN_STR_F_STATIC | INTERN_STR_F_MAPPED)) &&
+	       s->ob_len <= INTERN_STR_MAX_LEN;
 }
 
 /* May `len` bytes at `data` become a string?  0, -EINVAL (NULL data with a

@@ -121,6 +121,14 @@ static int intern_ref(struct intern_interp *interp, struct intern_str **p, int s
 		return 0;
 	}
 	st = intern__state(s);
+	if (intern__is_mapped(s)) {
+		/* Another snapshot's string (this one's was found above): its
+		 * mapping may go before `interp`, so never file it; intern its
+		 * bytes.  Its ob_hash is its ID, not a hash. */
+		rc = intern_content(interp, intern__data(s), s->ob_len,
+				    intern__hash(intern__data(s), s->ob_len), NULL, state, p);
+		return rc < 0 ? rc : 0; /* the stolen reference: nothing to drop */
+	}
 	if (intern__is_static(s)) {
 		/* Statics are born IMMORTAL_STATIC: file it (as intern_static). */
 		if (st != INTERN_IMMORTAL_STATIC)
@@ -175,6 +183,9 @@ INTERN_API int intern_static(struct intern_interp *interp, struct intern_str **p
 		*p = r; /* `s` is not filed, unused */
 		return 0;
 	}
+	/* Another snapshot's string lives only as long as its mapping. */
+	if (intern__is_mapped(s) && !(interp->snap && intern__snap_holds(interp->snap, s)))
+		return -EINVAL;
 	return intern__file_static(interp, s);
 }
 

@@ -4,7 +4,7 @@
  *
  * A snapshot file holds, after a 128-byte header: a string area whose
  * every string is a struct intern_str as include/intern.h lays it out,
- * IMMORTAL_STATIC with INTERN_STR_F_STATIC, its header's ob_hash holding
+ * IMMORTAL_STATIC with INTERN_STR_F_STATIC | INTERN_STR_F_MAPPED, its header's ob_hash holding
  * its ID; a read-only open-addressing index (XXH3-64 under the file's
  * seed, linear probing bounded by the header's max_probe); and the ID
  * table (ID -> offset).  Offsets, never pointers: the file is position
@@ -353,7 +353,7 @@ static int out_strings(struct out *o, const struct intern_snapshot_builder *b)
 
 	for (uint32_t id = 0; id < b->n && rc == 0; id++) {
 		const struct intern_str head = { 1u, b->v[id].len, id, INTERN_IMMORTAL_STATIC,
-						 INTERN_STR_F_STATIC, 0u };
+						 INTERN_STR_F_STATIC | INTERN_STR_F_MAPPED, 0u };
 		uint64_t end = o->pos + record_size(b->v[id].len);
 
 		rc = out_put(o, &head, sizeof(head));
@@ -624,7 +624,7 @@ static int check_string(const struct intern_snapshot *snap, uint64_t at, uint64_
 			    (unsigned long long)at);
 	*rec = record_size(s->ob_len);
 	if (s->ob_refcnt != 1 || s->ob_state != INTERN_IMMORTAL_STATIC ||
-	    s->ob_flags != INTERN_STR_F_STATIC || s->ob_owner != 0)
+	    s->ob_flags != (INTERN_STR_F_STATIC | INTERN_STR_F_MAPPED) || s->ob_owner != 0)
 		return fail(why, n, EBADMSG, "string at %llu: header not a static string's",
 			    (unsigned long long)at);
 	for (uint64_t i = s->ob_len; i < *rec - sizeof(*s); i++)

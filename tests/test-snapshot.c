@@ -254,6 +254,43 @@ START_TEST(test_statics_refused)
 }
 END_TEST
 
+/* A string of one interpreter's snapshot given to another interpreter is
+ * never filed there: its mapping may go first. */
+START_TEST(test_other_snapshot)
+{
+	struct intern_interp *a, *plain;
+	struct intern_str *s, *t;
+	const struct intern_str *list[1];
+	const struct intern_static_table table = { INTERN_STATIC_TABLE_VERSION, 1, list };
+
+	make_dir();
+	a = interp_of(write_words("a.snap"), 0);
+	plain = test_interp(0);
+	s = intern_lookup(a, "word-3-abc", 10);
+	ck_assert(mapped(s));
+	ck_assert_uint_eq(test_flags(s), INTERN_STR_F_STATIC | INTERN_STR_F_MAPPED);
+	t = s;
+	ck_assert_int_eq(intern_mortal(plain, &t), 0);
+	ck_assert_ptr_ne(t, s);
+	ck_assert_uint_eq(intern_str_state(t), INTERN_MORTAL);
+	ck_assert_content(t, "word-3-abc", 10);
+	intern_str_decref(t);
+	t = s;
+	ck_assert_int_eq(intern_immortal(plain, &t), 0);
+	ck_assert_ptr_ne(t, s);
+	ck_assert_ptr_eq(intern_lookup(plain, "word-3-abc", 10), t);
+	t = s;
+	ck_assert_int_eq(intern_static(plain, &t), -EINVAL);
+	ck_assert_ptr_eq(t, s);
+	list[0] = s;
+	ck_assert_int_eq(intern_interp_add_statics(plain, &table), -EINVAL);
+	ck_assert_int_eq(intern_interp_check(plain), 0);
+	intern_interp_free(plain);
+	intern_interp_free(a); /* unmaps: nothing in `plain` pointed there */
+	remove_dir();
+}
+END_TEST
+
 /* IDs of `interp`'s vocabulary are their order of addition, both ways. */
 static void check_snapshot_ids(struct intern_interp *interp)
 {
@@ -918,7 +955,7 @@ END_TEST
 int main(void)
 {
 	const TTest *const tc_map[] = { test_write_and_map, test_every_route, test_statics_refused,
-					NULL };
+					test_other_snapshot, NULL };
 	const TTest *const tc_ids[] = { test_ids, test_ids_statics, test_rewrite_keeps_ids,
 					test_ids_across_processes, NULL };
 	const TTest *const tc_proc[] = { test_fork, test_threads, NULL };
