@@ -371,6 +371,7 @@ static int write_file(struct out *o, const struct intern_snapshot_builder *b)
 	struct intern__snap_header h;
 	uint64_t *at = intern__calloc((size_t)b->n + 1, sizeof(*at)); /* by ID */
 	uint64_t *index = NULL;
+	ssize_t w;
 	int rc = -ENOMEM;
 
 	if (!at)
@@ -414,8 +415,9 @@ static int write_file(struct out *o, const struct intern_snapshot_builder *b)
 		goto out;
 	h.body_checksum = XXH3_64bits_digest(&o->xxh);
 	h.header_checksum = XXH3_64bits(&h, offsetof(struct intern__snap_header, header_checksum));
-	if (pwrite(o->fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
-		rc = errno ? -errno : -EIO;
+	w = pwrite(o->fd, &h, sizeof(h), 0);
+	if (w != (ssize_t)sizeof(h))
+		rc = w < 0 ? -errno : -EIO; /* a short write of 128 bytes: the disk is full */
 out:
 	intern__free(index);
 	intern__free(at);
