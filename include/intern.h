@@ -263,14 +263,20 @@ INTERN_EXPORT void intern_str_incref(struct intern_str *s);
  * frees it at once; dropping the last reference to a mortal interned string
  * removes it from its interpreter's table (taking that table shard's
  * writer lock) and frees it after an RCU grace period, so concurrent
- * lookups never see freed memory.  Safe to call while the owning
- * interpreter is being freed.  Must not be called inside the caller's own
- * liburcu read-side critical section (the out-of-memory fallback waits
- * for a grace period).  NULL is ignored.  A decref past zero (count
+ * lookups never see freed memory: the calling thread frees it later, in a
+ * batch, and about once every 2,048 such deaths on a thread under churn
+ * it waits for a grace period itself (docs/design.md, "Reclamation").
+ * Safe to call while the owning interpreter is being freed.  Must not be
+ * called inside the caller's own liburcu read-side critical section (the
+ * thread could not wait for a grace period there: its dead strings then
+ * go to liburcu's call_rcu thread).  NULL is ignored.  A decref past zero (count
  * already 0: the string is dying) or of a freed string is a misuse (see
  * the conventions above): never decremented, so the count cannot wrap.
  * A saturated count (see intern_str_incref) stays saturated.
  * Thread-safe; release ordering on the count, acquire before freeing.
+ * May block: the last reference to a mortal string takes a shard lock,
+ * and sometimes waits for a grace period (a few microseconds, or until
+ * every reader preempted inside a lookup has run again).
  */
 INTERN_EXPORT void intern_str_decref(struct intern_str *s);
 
@@ -823,18 +829,59 @@ INTERN_EXPORT struct intern_str *intern_id_str(struct intern_interp *interp, uin
  * ------------------------------------------------------------------------- */
 
 /*
- * Mortal strings that die are freed in batches, one RCU callback per batch
- * per thread.  intern_barrier() hands this thread's partial batch to RCU and
- * waits until every free queued so far, by any thread, has run.  Use it
- * before measuring memory or before exit under a leak checker.  Blocks; must
- * not be called inside a liburcu read-side critical section.
+ * Mortal strings that die are freed after an RCU grace period, in batches,
+ * by the thread that dropped their last reference (docs/design.md,
+ * "Reclamation").  A thread keeps at most `thread_bound` dead strings (see
+ * intern_reclaim_stats()) until it exits, calls intern_thread_detach() or
+ * intern_barrier().  intern_barrier() hands all of this thread's dead
+ * strings to RCU and waits until every free queued so far, by any thread,
+ * has run.  Use it before measuring memory or before exit under a leak
+ * checker.  Blocks; must not be called inside a liburcu read-side critical
+ * section.
  */
 INTERN_EXPORT void intern_barrier(void);
 
 /*
+ * Reclamation figures, process-wide (dead strings of every interpreter).
+ * A dead string is a mortal string whose last reference was dropped: it
+ * has left its table and waits for a grace period before it is freed.
+ * Each thread counts its dead strings in batches of 128: a string is
+ * counted from the moment its batch closes, or is handed over at thread
+ * exit, intern_thread_detach() or intern_barrier().  New fields are only
+ * ever added at the end (see intern_reclaim_stats()).
+ */
+struct intern_reclaim_stats {
+	uint64_t pending;      /* dead strings counted and not yet freed */
+	uint64_t pending_max;  /* the most `pending` has been */
+	uint64_t thread_max;   /* the most one thread held at once */
+	uint64_t thread_bound; /* what one thread may hold: thread_max never
+				* passes it, except in a thread that drops
+				* references inside its own liburcu read-side
+				* section (its excess goes to liburcu's
+				* call_rcu thread) */
+	uint64_t freed;        /* dead strings freed */
+	uint64_t helped;       /* grace periods a thread waited for itself
+				* because its backlog, or the process's,
+				* passed a threshold */
+};
+
+/*
+ * Fill the first `size` bytes of `stats` (pass sizeof(*stats)) with the
+ * reclamation figures.  struct intern_stats is laid out by the caller and
+ * cannot grow within a soname, so these come through a call of their own,
+ * whose struct may grow at its end: a program compiled against an older
+ * header passes its smaller size and gets the fields it knows.
+ * The figures are read without a lock, each atomically, so they may be a
+ * moment apart from each other.  Returns 0, or -EINVAL (NULL, size 0).
+ * Thread-safe, lock-free, never blocks.
+ */
+INTERN_EXPORT int intern_reclaim_stats(struct intern_reclaim_stats *stats,
+				       size_t size);
+
+/*
  * The calling thread gives back what libintern holds for it, as its exit
- * would: its batch of dead strings goes to RCU (their frees are queued,
- * not waited for), its statistics counts go to their interpreters, and
+ * would: its batches of dead strings go to RCU (their frees are queued,
+ * not waited for), the dead strings it kept for reuse are freed, its statistics counts go to their interpreters, and
  * libintern's liburcu registration of it, if libintern made one, is
  * undone.  A registration the application made itself is left alone (the
  * application undoes it).  Call it, in every thread but the forking one,

@@ -16,7 +16,7 @@ static int fault_armed;            /* 0 disarmed, 1 one-shot, 2 persistent */
 static unsigned long fault_target; /* value of alloc_counter that fails */
 static unsigned long alloc_counter;
 
-static int should_fail(void)
+bool intern__alloc_should_fail(void)
 {
 	/* Relaxed: the counter only needs to be exact, not ordered with
 	 * anything; arming happens-before the allocations it targets because
@@ -33,7 +33,7 @@ static int should_fail(void)
 
 void *intern__malloc(size_t size)
 {
-	if (should_fail()) {
+	if (intern__alloc_should_fail()) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -42,7 +42,7 @@ void *intern__malloc(size_t size)
 
 void *intern__calloc(size_t nmemb, size_t size)
 {
-	if (should_fail()) {
+	if (intern__alloc_should_fail()) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -53,7 +53,7 @@ void *intern__calloc_aligned(size_t align, size_t nmemb, size_t size)
 {
 	void *p;
 
-	if (should_fail() || (size && nmemb > SIZE_MAX / size) ||
+	if (intern__alloc_should_fail() || (size && nmemb > SIZE_MAX / size) ||
 	    posix_memalign(&p, align, nmemb * size) != 0) {
 		errno = ENOMEM;
 		return NULL;

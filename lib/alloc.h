@@ -6,6 +6,7 @@
 #ifndef INTERN_ALLOC_H
 #define INTERN_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 void *intern__malloc(size_t size);
@@ -13,6 +14,11 @@ void *intern__calloc(size_t nmemb, size_t size);
 /* Zeroed, aligned to `align` (a power of two, multiple of sizeof(void *)). */
 void *intern__calloc_aligned(size_t align, size_t nmemb, size_t size);
 void intern__free(void *ptr);
+
+/* Should the allocation being made now fail (failure injection)?  Every
+ * allocator asks this once per allocation: the wrappers above, and the
+ * string allocator (slab.c) per object. */
+bool intern__alloc_should_fail(void);
 
 /*
  * Make the `nth` allocation from now fail (1 = the next one).  With

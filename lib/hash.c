@@ -2,9 +2,9 @@
  * hash.c: the table's two keyed hashes and the per-process key.
  *
  * The fast hash (fastmix) is what every lookup pays: a multiply-mix in the
- * style of wyhash and rapidhash, written here from the idea, not from
- * their code (see fastmix below).  SipHash-1-3 is the strong hash a shard
- * escalates to when it is flooded again after a reseed (table.c, "Flood
+ * style of wyhash and rapidhash, written from the idea, not from their
+ * code, and inline in hash.h for the lookup.  SipHash-1-3 is the strong
+ * hash a shard escalates to when it is flooded again after a reseed (table.c, "Flood
  * defence"; docs/hashing.md has the attack analysis).
  *
  * SipHash is written from the paper (Aumasson and Bernstein, 2012): four 64-bit
@@ -28,29 +28,14 @@
 
 #include "intern-private.h" /* intern__die */
 
-static uint64_t process_key[2];
-static int key_ready; /* set (release) once process_key is made */
+/* The process key and its flag (hash.h: the inline hash reads them). */
+uint64_t intern__process_key[2];
+int intern__key_ready;
 
 static inline uint64_t rotl64(uint64_t x, int b)
 {
 	return (x << b) | (x >> (64 - b));
 }
-
-/* The n (4 or 8) bytes at p as a little-endian number.  memcpy, not a
- * cast: the bytes need not be aligned; with n a constant it is one load. */
-static inline uint64_t load_le(const unsigned char *p, size_t n)
-{
-	uint64_t w = 0;
-
-	memcpy(&w, p, n);
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-	w = __builtin_bswap64(w) >> (64 - 8 * n);
-#endif
-	return w;
-}
-
-#define load_le64(p) load_le((p), 8)
-#define load_le32(p) load_le((p), 4)
 
 /* The last 0-7 bytes, little-endian, with the length in the top byte. */
 static inline uint64_t load_tail(const unsigned char *p, size_t len)
@@ -93,7 +78,7 @@ siphash(const uint64_t key[2], const unsigned char *p, size_t len, int crounds, 
 	uint64_t m;
 
 	for (; p != end; p += 8) {
-		m = load_le64(p);
+		m = intern__load_le(p, 8);
 		v3 ^= m;
 		for (int r = 0; r < crounds; r++)
 			SIPROUND(v0, v1, v2, v3);
@@ -110,81 +95,9 @@ siphash(const uint64_t key[2], const unsigned char *p, size_t len, int crounds, 
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-/*
- * The fast keyed hash.
- *
- * The core is mum(x, y): the 128-bit product of two 64-bit words, its two
- * halves xor-ed.  Every output bit depends on every input bit of both
- * factors, one multiply (3-4 cycles) on x86-64 and AArch64.  The key
- * enters every factor that holds message bytes (a word xor-ed with a key
- * word), so without the key an attacker cannot choose what is multiplied.
- *
- *  - 0..16 bytes, the identifiers that dominate (one or two loads, no
- *    loop): two words a, b that together hold every byte: 8..16 bytes the
- *    first and the last 8 (overlapping), 4..7 the first and the last 4,
- *    1..3 the first, middle and last byte.  For a given length these are
- *    one-to-one, and the length itself enters the last mix, so strings of
- *    different lengths with equal words still differ.
- *  - Longer: 16 bytes per multiply into a running state, then the last
- *    16 bytes (overlapping) as for a short string.
- *  - Two mixes at the end: mum(a ^ k1, b ^ s) absorbs the words, and a
- *    second mum spreads the result over all 64 bits, which fold() then
- *    reduces to the table's 32.
- *
- * What it does not resist: anyone who knows the key (a factor equal to 0
- * wipes everything absorbed so far, and collisions are then found at
- * will), and, as for every hash of its family, a patient attacker who
- * learns bucket collisions from timings.  The table's answer to both is
- * escalation to SipHash under a fresh key.
- */
-#define FM_P0 0x2d358dccaa6c78a5ULL /* odd constants with balanced bits */
-#define FM_P1 0x8bb84b93962eacc9ULL
-#define FM_P2 0x4b33a62ed433d4a3ULL
-#define FM_P3 0xa0761d6478bd642fULL
-
-static inline uint64_t mum(uint64_t x, uint64_t y)
-{
-	__uint128_t r = (__uint128_t)x * y;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-static inline __attribute__((always_inline)) uint64_t fastmix(const uint64_t key[2],
-							      const unsigned char *p, size_t len)
-{
-	uint64_t s = key[0] ^ FM_P0, a, b;
-
-	if (__builtin_expect(len <= 16, 1)) {
-		if (len >= 8) {
-			a = load_le64(p);
-			b = load_le64(p + len - 8);
-		} else if (len >= 4) {
-			a = load_le32(p);
-			b = load_le32(p + len - 4);
-		} else if (len) {
-			a = ((uint64_t)p[0] << 16) | ((uint64_t)p[len >> 1] << 8) | p[len - 1];
-			b = 0;
-		} else {
-			a = b = 0;
-		}
-	} else {
-		size_t left = len;
-
-		do {
-			s = mum(load_le64(p) ^ key[1] ^ FM_P1, load_le64(p + 8) ^ s);
-			p += 16;
-			left -= 16;
-		} while (left > 16);
-		a = load_le64(p + left - 16);
-		b = load_le64(p + left - 8);
-	}
-	s = mum(a ^ key[1] ^ FM_P2, b ^ s);
-	return mum(s ^ (uint64_t)len ^ FM_P3, key[0] ^ key[1] ^ FM_P1);
-}
-
 uint64_t intern__fastmix(const uint64_t key[2], const void *data, size_t len)
 {
-	return fastmix(key, data, len);
+	return intern__fastmix_inline(key, data, len);
 }
 
 uint64_t intern__siphash(const uint64_t key[2], const void *data, size_t len, int crounds,
@@ -197,37 +110,12 @@ uint64_t intern__siphash(const uint64_t key[2], const void *data, size_t len, in
 	return siphash(key, data, len, crounds, drounds);
 }
 
-/* Fold a 64-bit hash to the table's 32.  A total-collision build
- * (meson -Dtest_hash=constant|4bit) throws the bits away here, so that every
- * table hash, whatever its key, is one value or one of 16. */
-static inline uint32_t fold(uint64_t h)
-{
-	uint32_t x = (uint32_t)(h ^ (h >> 32));
-
-#if INTERN_TEST_HASH == 1
-	(void)x;
-	return 0x5a5a5a5au;
-#elif INTERN_TEST_HASH == 2
-	/* 16 values, spread so that they still differ in the shard (top
-	 * bits), the bucket (low bits) and the tag. */
-	return (x & 0xfu) * 0x11111111u;
-#else
-	return x;
-#endif
-}
-
-/* Is the process key made?  Acquire: pairs with make_process_key. */
-static inline bool key_made(void)
-{
-	return __builtin_expect(__atomic_load_n(&key_ready, __ATOMIC_ACQUIRE) != 0, 1);
-}
-
 /* The process key, made first if nothing asked for it yet. */
 static inline const uint64_t *the_key(void)
 {
-	if (!key_made())
+	if (!intern__key_made())
 		intern__hash_key_slow();
-	return process_key;
+	return intern__process_key;
 }
 
 /* The first hash of the process: make the key, then hash.  Out of line and
@@ -235,24 +123,24 @@ static inline const uint64_t *the_key(void)
  * frame to set up on the hot path). */
 static __attribute__((noinline, cold)) uint32_t hash_first(const void *data, size_t len)
 {
-	return fold(fastmix(the_key(), data, len));
+	return intern__fold(intern__fastmix_inline(the_key(), data, len));
 }
 
 uint32_t intern__hash(const void *data, size_t len)
 {
-	if (!key_made())
+	if (!intern__key_made())
 		return hash_first(data, len);
-	return fold(fastmix(process_key, data, len));
+	return intern__fold(intern__fastmix_inline(intern__process_key, data, len));
 }
 
 uint32_t intern__hash_fast_keyed(const uint64_t key[2], const void *data, size_t len)
 {
-	return fold(fastmix(key, data, len));
+	return intern__fold(intern__fastmix_inline(key, data, len));
 }
 
 uint32_t intern__hash_sip_keyed(const uint64_t key[2], const void *data, size_t len)
 {
-	return fold(siphash(key, data, len, 1, 3));
+	return intern__fold(siphash(key, data, len, 1, 3));
 }
 
 void intern__random_key(uint64_t key[2])
@@ -279,7 +167,7 @@ void intern__random_key(uint64_t key[2])
  * The process key must hold before the first hash, whoever asks first: in
  * a static link the application's own constructors (and C++ static
  * initializers) may run before ours and intern.  So the key is made once,
- * on first use, under a pthread_once; key_ready (an acquire load, a plain
+ * on first use, under a pthread_once; intern__key_ready (an acquire load, a plain
  * load on x86-64) is the only cost the hash pays for it.  A constructor of
  * the highest priority an application may use (101) makes it early in
  * every ordinary process, so that check is always true by the time
@@ -302,17 +190,18 @@ static void make_process_key(void)
 	if (seed && *seed) {
 		unsigned long long s = strtoull(seed, NULL, 0);
 
-		process_key[0] = s;
-		process_key[1] = s ^ 0x9e3779b97f4a7c15ULL;
-	} else if (getrandom(process_key, sizeof(process_key), GRND_NONBLOCK) !=
-		   (ssize_t)sizeof(process_key)) {
+		intern__process_key[0] = s;
+		intern__process_key[1] = s ^ 0x9e3779b97f4a7c15ULL;
+	} else if (getrandom(intern__process_key, sizeof(intern__process_key), GRND_NONBLOCK) !=
+		   (ssize_t)sizeof(intern__process_key)) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		process_key[0] = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
-				 ((uint64_t)getpid() << 16);
-		process_key[1] = (uint64_t)(uintptr_t)&process_key ^ rotl64(process_key[0], 29);
+		intern__process_key[0] = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
+					 ((uint64_t)getpid() << 16);
+		intern__process_key[1] = (uint64_t)(uintptr_t)&intern__process_key ^
+					 rotl64(intern__process_key[0], 29);
 	}
-	/* Release: a thread that sees key_ready sees the key. */
-	__atomic_store_n(&key_ready, 1, __ATOMIC_RELEASE);
+	/* Release: a thread that sees intern__key_ready sees the key. */
+	__atomic_store_n(&intern__key_ready, 1, __ATOMIC_RELEASE);
 }
 
 void intern__hash_key_slow(void)

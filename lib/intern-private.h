@@ -104,6 +104,14 @@ struct intern_str *intern__str_alloc(const char *data, size_t len, uint32_t hash
 /* Poison (checking builds) and free a dynamic string nobody can reach. */
 void intern__str_destroy(struct intern_str *s);
 
+/* Free the memory of a dynamic string of `len` bytes, header unread (it
+ * may be overwritten): the other half of intern__str_alloc(), which any
+ * code that keeps dead strings' memory for itself frees them with. */
+void intern__str_free_mem(struct intern_str *s, size_t len);
+
+/* The poisoning alone: the memory stays the caller's (rcu.c's reuse). */
+void intern__str_poison(struct intern_str *s);
+
 /* The built-in singleton for a 0- or 1-byte string. */
 struct intern_str *intern__singleton(const char *data, size_t len);
 
@@ -267,14 +275,15 @@ static inline void intern__count_bump(uint64_t *c)
 #endif
 
 /* Count one lock-free lookup of `interp` that returned `found` (NULL: a
- * miss): a TLS load, a compare, and one or two increments of this thread's
+ * miss) in the calling thread's state `me` (&intern__self): a load, a compare, and one or two increments of this thread's
  * own counters.  `found` rather than a bool, so that a hit computes none. */
-static inline void intern__count_lookup(const struct intern_interp *interp,
+static inline void intern__count_lookup(struct intern__thread *me,
+					const struct intern_interp *interp,
 					const struct intern_str *found)
 {
 #ifndef INTERN_NO_STATS
 	/* The slot this thread counted in last (thread.h). */
-	struct intern__tslot *slot = intern__self.slot_last;
+	struct intern__tslot *slot = me->slot_last;
 
 	if (__builtin_expect(__atomic_load_n(&slot->interp, __ATOMIC_RELAXED) == interp, 1)) {
 		intern__count_bump(&slot->lookups);
@@ -284,6 +293,7 @@ static inline void intern__count_lookup(const struct intern_interp *interp,
 		intern__count_slow(interp, found != NULL);
 	}
 #else
+	(void)me;
 	(void)interp;
 	(void)found;
 #endif

@@ -30,10 +30,13 @@ static __attribute__((noinline)) int intern_slow(struct intern_interp *interp, c
 		int rc;
 
 		if (!use) {
-			if (!fresh)
+			if (!fresh) {
 				fresh = intern__str_alloc(data, len, hash);
-			if (!fresh)
-				return -ENOMEM;
+				if (!fresh)
+					return -ENOMEM;
+				/* Born owned: claim() in table.c needs no CAS. */
+				fresh->ob_owner = interp->id;
+			}
 			use = fresh;
 		}
 		rc = intern__table_intern(interp, hash, use, state, out);
@@ -225,7 +228,8 @@ INTERN_API struct intern_str *intern_bytes(struct intern_interp *interp, const c
 	r = intern__fixed(interp, data, len);
 	if (r)
 		return r;
-	rc = intern_content(interp, data, len, intern__hash(data, len), NULL, INTERN_MORTAL, &out);
+	rc = intern_content(interp, data, len, intern__hash_inline(data, len), NULL,
+			    INTERN_MORTAL, &out);
 	if (rc < 0) {
 		errno = -rc;
 		return NULL;
@@ -246,7 +250,7 @@ INTERN_API struct intern_str *intern_lookup(struct intern_interp *interp, const 
 	r = intern__fixed(interp, data, len);
 	if (r)
 		return r;
-	r = intern__table_lookup(interp, intern__hash(data, len), data, len);
+	r = intern__table_lookup(interp, intern__hash_inline(data, len), data, len);
 	if (!r)
 		errno = ENOENT;
 	return r;

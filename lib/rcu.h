@@ -3,8 +3,8 @@
  *
  * Three jobs: (1) lazy reader registration, so application threads need no
  * ceremony (the registration and its undoing at exit: thread.c); (2) read-side critical sections for table lookups; (3) deferred
- * freeing of dead strings in per-thread batches, one call_rcu per batch
- * rather than per string.
+ * freeing of dead strings in per-thread batches, freed by the killing
+ * thread once a grace period covers them (rcu.c), and their reuse.
  *
  * ThreadSanitizer cannot see liburcu's grace periods (Debian's liburcu is
  * not instrumented, docs/references.md), so we tell it what they mean: every
@@ -61,6 +61,9 @@ extern char intern__tsan_grace;
 #define INTERN_TSAN_RELEASE(p) ((void)0)
 #endif
 
+#include <string.h>
+
+#include "intern.h"
 #include "thread.h"
 
 /* Make sure liburcu knows the calling thread: every libintern call that
@@ -84,6 +87,74 @@ static inline void intern__read_unlock(void)
 	urcu_memb_read_unlock();
 }
 
+/*
+ * The lookup's read-side section.  intern__read_lock() finds liburcu's
+ * reader state through a call (URCU_TLS above) and intern__self through a
+ * second TLS access; a lookup instead finds intern__self once (`me`) and
+ * the reader state cached in it: one TLS access for the section and the
+ * statistics together.  The same protocol as liburcu's inline
+ * urcu_memb_read_lock/unlock (the nesting count in `ctr`, the grace-period
+ * counter copied on the outermost entry, the slave barrier, the wake-up of
+ * a waiting synchronize_rcu), applied to that pointer; with liburcu called
+ * out of line (INTERN_NO_LGPL_URCU), its functions themselves.
+ */
+static inline struct urcu_reader *intern__reader(struct intern__thread *me)
+{
+	struct urcu_reader *r = me->reader;
+
+	if (__builtin_expect(!r || !r->registered, 0))
+		r = intern__thread_reader();
+	return r;
+}
+
+static inline void intern__read_lock_on(struct urcu_reader *r)
+{
+#ifdef INTERN_NO_LGPL_URCU
+	(void)r;
+	urcu_memb_read_lock();
+#else
+	unsigned long tmp;
+
+	cmm_barrier();
+	tmp = r->ctr;
+	if (caa_likely(!(tmp & URCU_GP_CTR_NEST_MASK))) {
+		_CMM_STORE_SHARED(r->ctr, _CMM_LOAD_SHARED(urcu_memb_gp.ctr));
+		urcu_memb_smp_mb_slave();
+	} else {
+		_CMM_STORE_SHARED(r->ctr, tmp + URCU_GP_COUNT);
+	}
+#endif
+}
+
+static inline void intern__read_unlock_on(struct urcu_reader *r)
+{
+	INTERN_TSAN_RELEASE(&intern__tsan_grace);
+#ifdef INTERN_NO_LGPL_URCU
+	(void)r;
+	urcu_memb_read_unlock();
+#else
+	unsigned long tmp = r->ctr;
+
+	if (caa_likely((tmp & URCU_GP_CTR_NEST_MASK) == URCU_GP_COUNT)) {
+		/* urcu_memb_smp_mb_slave() twice, with the flavor's flag read
+		 * once: the compiler barrier would make it a reload. */
+		if (caa_likely(urcu_memb_has_sys_membarrier)) {
+			cmm_barrier();
+			_CMM_STORE_SHARED(r->ctr, tmp - URCU_GP_COUNT);
+			cmm_barrier();
+		} else {
+			cmm_smp_mb();
+			_CMM_STORE_SHARED(r->ctr, tmp - URCU_GP_COUNT);
+			cmm_smp_mb();
+		}
+		urcu_common_wake_up_gp(&urcu_memb_gp);
+	} else {
+		_CMM_STORE_SHARED(r->ctr, tmp - URCU_GP_COUNT);
+	}
+	cmm_barrier();
+#endif
+}
+
 /* call_rcu, registering the calling thread first if needed. */
 void intern__call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *));
 
@@ -91,15 +162,44 @@ void intern__call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *));
 void intern__synchronize(void);
 
 /*
- * Destroy the string `obj` (intern__str_destroy: poison, then free) once
- * every read-side section that might see it has ended.  Batched per thread;
- * never fails: out of memory, it waits for a grace period here instead, or,
+ * Destroy the string `obj` (poison, then free or keep for reuse) once every
+ * read-side section that might see it has ended: batched per thread, and
+ * done by this thread once a grace period covers the batch (rcu.c).  Never
+ * fails: out of memory, it waits for a grace period here instead, or,
  * inside the caller's own read-side section (a documented misuse), reports
  * and keeps the string.
  */
 void intern__defer_free(void *obj);
 
-/* Hand this thread's partial batch to RCU, then wait for every callback
+/* Where a kept dead string holds the link to the next (rcu.c, "Reuse"). */
+static inline void *intern__reuse_link(struct intern_str *s)
+{
+	return &s->ob_hash;
+}
+
+/*
+ * Memory for a new string of `len` bytes: a dead string of that length that
+ * this thread freed after its grace period and kept (rcu.c, "Reuse"), its
+ * header and bytes to be overwritten; NULL if none.
+ */
+static inline struct intern_str *intern__str_reused(size_t len)
+{
+	struct intern__reclaim *r = &intern__self.reclaim;
+	struct intern_str *s;
+
+	if (len >= INTERN__REUSE_LENS || !(s = r->reuse[len]))
+		return NULL;
+	memcpy(&r->reuse[len], intern__reuse_link(s), sizeof(s));
+	r->kept--;
+	return s;
+}
+
+/* Close this thread's open batch, wait for a grace period and free every
+ * closed batch, as a killer over its bound does.  Not inside a read-side
+ * section.  White box (tests). */
+void intern__reclaim_now(void);
+
+/* Hand this thread's batches to RCU, then wait for every callback
  * queued so far.  Not inside a read-side section. */
 void intern__barrier(void);
 

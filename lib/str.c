@@ -1,8 +1,8 @@
 /*
  * str.c: the string object: creation, reference counting, accessors.
  *
- * A string is one allocation: the 16-byte header of include/intern.h, the
- * bytes, a NUL.  Static strings (the built-in singletons, application
+ * A string is one allocation (slab.c): the 16-byte header of
+ * include/intern.h, the bytes, a NUL.  Static strings (the built-in singletons, application
  * statics) carry INTERN_STR_F_STATIC and are never written by incref or
  * decref; neither are immortal ones, so a hot shared string never bounces a
  * cache line between cores.
@@ -14,11 +14,15 @@
 #include "hash.h"
 #include "intern-private.h"
 #include "rcu.h" /* INTERN_TSAN */
+#include "slab.h"
 
 struct intern_str *intern__str_alloc(const char *data, size_t len, uint32_t hash)
 {
-	struct intern_str *s = intern__malloc(sizeof(*s) + len + 1);
+	/* A dead string of this length that this thread freed (rcu.c). */
+	struct intern_str *s = intern__str_reused(len);
 
+	if (!s)
+		s = intern__slab_alloc(sizeof(*s) + len + 1, hash);
 	if (!s)
 		return NULL;
 	s->ob_refcnt = 1;
@@ -33,7 +37,7 @@ struct intern_str *intern__str_alloc(const char *data, size_t len, uint32_t hash
 	return s;
 }
 
-void intern__str_destroy(struct intern_str *s)
+void intern__str_poison(struct intern_str *s)
 {
 	if (intern__is_static(s))
 		intern__die("destroy: static string %p", (void *)s);
@@ -48,7 +52,17 @@ void intern__str_destroy(struct intern_str *s)
 #ifndef NDEBUG
 	memset(s + 1, INTERN__POISON_BYTE, (size_t)s->ob_len + 1);
 #endif
-	intern__free(s);
+}
+
+void intern__str_destroy(struct intern_str *s)
+{
+	intern__str_poison(s);
+	intern__str_free_mem(s, s->ob_len);
+}
+
+void intern__str_free_mem(struct intern_str *s, size_t len)
+{
+	intern__slab_free(s, sizeof(*s) + len + 1);
 }
 
 INTERN_API struct intern_str *intern_str_new(const char *data, size_t len)

@@ -50,14 +50,19 @@
  *  R3. A writer that finds a dying entry with its bytes replaces the slot
  *      in place; a rebuild drops dying entries.  Nobody waits for a death.
  *  R4. Memory is freed only after a grace period that starts after the
- *      unlink or replacement.
+ *      unlink or replacement: the killer's thread frees it (rcu.c).
+ *  R5. A closed batch of dead strings takes a ticket, the count of grace
+ *      periods asked for, after its unlinks; it is freed once a grace
+ *      period numbered above the ticket has ended (rcu.c, "Tickets").
+ *  E1. An unlinked slot followed by an empty one becomes empty, and so do
+ *      the tombstones just before it (unlink_slot()).
  *
  *  (A) slot store-release after the string's fields; load-acquire before
  *      reading them.  (B) array pointer store-release after the array is
  *      filled; load-acquire before probing.  (C) the final decrement is a
  *      release, and the killer's acquire fence orders it before the unlink
- *      and the free.  (D) unlink or replacement before call_rcu / the batch
- *      hand-off.
+ *      and the free.  (D) unlink or replacement before the batch's ticket
+ *      (a sequentially consistent fence between them).
  */
 #include <assert.h>
 #include <errno.h>
@@ -514,6 +519,11 @@ static int claim(struct intern_interp *interp, struct intern_str *cand, int stat
 
 	if (state == INTERN_IMMORTAL_STATIC)
 		return 0;
+	/* A string intern.c allocated for this insert is born owned: nobody
+	 * else has seen it, and no other string carries this interpreter's
+	 * id while NOT_INTERNED (teardown clears the owner of every entry). */
+	if (__atomic_load_n(&cand->ob_owner, __ATOMIC_RELAXED) == interp->id)
+		return 0;
 	/* Another interpreter may be interning the same object right now:
 	 * exactly one of us owns it, the other makes a copy. */
 	if (!__atomic_compare_exchange_n(&cand->ob_owner, &none, interp->id, false,
@@ -670,6 +680,34 @@ static struct intern__key removal_key(const struct intern_str *s)
 #endif
 }
 
+/*
+ * Empty slot `at` of shard `sh`'s array `a`, which holds the entry being
+ * removed.  A tombstone keeps the probes that pass it going; but when the
+ * next slot is empty no probe needs to pass it: an entry lies before the
+ * first empty slot from its home (insertion fills the first free slot of
+ * a run), so none lies beyond `at` on a probe that reaches `at`.  The slot
+ * is then emptied, and so are the tombstones just before it, by the same
+ * argument, one at a time backwards.  A lock-free reader that meets such
+ * an empty slot stops there, which is where its key could no longer be
+ * found.  Churn then leaves no tombstones to rebuild away (E1 in
+ * docs/design.md).  Shard lock held.
+ */
+static void unlink_slot(struct intern__shard *sh, struct intern__slots *a, uint32_t at)
+{
+	assert_shard_held(sh);
+#ifndef INTERN_BUSTED_EMPTY_UNLINK
+	if (a->slot[(at + 1) & a->mask] != INTERN__SLOT_EMPTY) {
+		__atomic_store_n(&a->slot[at], INTERN__SLOT_TOMB, __ATOMIC_RELEASE);
+		return;
+	}
+#endif
+	do {
+		__atomic_store_n(&a->slot[at], INTERN__SLOT_EMPTY, __ATOMIC_RELEASE);
+		sh->used--;
+		at = (at - 1) & a->mask;
+	} while (a->slot[at] == INTERN__SLOT_TOMB);
+}
+
 void intern__table_remove(struct intern_interp *interp, struct intern_str *s)
 {
 	struct intern__shard *sh = intern__shard_of(interp, s->ob_hash);
@@ -690,7 +728,7 @@ void intern__table_remove(struct intern_interp *interp, struct intern_str *s)
 		if (at != INTERN__NOWHERE) {
 			/* Readers that still load the old value only attempt
 			 * get-unless-zero, which fails (R1). */
-			__atomic_store_n(&a->slot[at], INTERN__SLOT_TOMB, __ATOMIC_RELEASE);
+			unlink_slot(sh, a, at);
 			quota_refund(interp, s->ob_len);
 			sh->live--;
 			SHARD_COUNT(sh, removals, 1);

@@ -51,16 +51,30 @@ static inline bool intern__slot_is_entry(uintptr_t v)
 }
 
 /* Equal bytes?  Identifiers are short: compare 8-byte words, the last one
- * overlapping, instead of calling memcmp. */
+ * overlapping (4-byte words under 8 bytes; under 4, the first, middle and
+ * last byte, which are all of them), instead of calling memcmp. */
 static inline bool intern__same_bytes(const struct intern_str *s, const char *data, size_t len)
 {
 	const char *a = intern__data(s);
 	uint64_t x, y;
 
+	uint32_t u, w;
+
 	if (s->ob_len != len)
 		return false;
-	if (len < 8)
-		return memcmp(a, data, len) == 0;
+	if (len < 4)
+		return len == 0 || (a[0] == data[0] && a[len >> 1] == data[len >> 1] &&
+				    a[len - 1] == data[len - 1]);
+	if (len < 8) {
+		/* The first and the last 4 bytes, overlapping: all of them. */
+		memcpy(&u, a, 4);
+		memcpy(&w, data, 4);
+		if (u != w)
+			return false;
+		memcpy(&u, a + len - 4, 4);
+		memcpy(&w, data + len - 4, 4);
+		return u == w;
+	}
 	for (size_t i = 0; i + 8 < len; i += 8) {
 		memcpy(&x, a + i, 8);
 		memcpy(&y, data + i, 8);
@@ -280,10 +294,13 @@ intern__table_lookup(const struct intern_interp *interp, uint32_t hash, const ch
 		     size_t len)
 {
 	const struct intern__shard *sh = intern__shard_of(interp, hash);
+	/* One TLS access for the section and the counters (rcu.h). */
+	struct intern__thread *const me = intern__self_get();
+	struct urcu_reader *const rd = intern__reader(me);
 	struct intern_str *found = NULL;
 	const struct intern__slots *a;
 
-	intern__read_lock();
+	intern__read_lock_on(rd);
 	/* (B): pairs with the release store that published the array, its
 	 * key included. */
 	a = __atomic_load_n(&sh->slots, __ATOMIC_ACQUIRE);
@@ -299,9 +316,9 @@ intern__table_lookup(const struct intern_interp *interp, uint32_t hash, const ch
 		if (f.v != INTERN__SLOT_EMPTY && intern__take_ref(intern__slot_str(f.v)))
 			found = intern__slot_str(f.v);
 	}
-	intern__read_unlock();
+	intern__read_unlock_on(rd);
 	/* This thread's own counter: no shared write (stats.c). */
-	intern__count_lookup(interp, found);
+	intern__count_lookup(me, interp, found);
 	return found;
 }
 

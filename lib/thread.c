@@ -14,7 +14,7 @@
  *   1. statistics: each slot's counts go to its interpreter's `retired`
  *      counts and the thread leaves stats.c's list, so that after a join
  *      the totals are exact and no slot outlives the thread's TLS;
- *   2. reclamation: the pending batch goes to call_rcu (rcu.c), which needs
+ *   2. reclamation: the batches go to call_rcu (rcu.c), which needs
  *      the thread registered: so before
  *   3. the registration libintern made, if any, is undone.
  * Steps 1 and 2 are independent of each other; 3 must come after 2.
@@ -122,4 +122,14 @@ void intern__thread_register(void)
 	__atomic_fetch_add(&registered_count, 1, __ATOMIC_RELAXED);
 	if (intern__thread_arm_exit() < 0)
 		intern__die("thread: cannot arm the thread-exit handler");
+}
+
+struct urcu_reader *intern__thread_reader(void)
+{
+	/* The application may have registered the thread itself: then only
+	 * the cache is filled. */
+	if (!urcu_memb_reader.registered)
+		intern__thread_register();
+	intern__self.reader = &urcu_memb_reader;
+	return intern__self.reader;
 }

@@ -8,10 +8,14 @@
  * memory is back.
  */
 #include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "alloc.h"
+#include "slab.h"
 #include "test-util.h"
 
 /* Sweeps stop here: no call allocates this often. */
@@ -253,6 +257,61 @@ START_TEST(test_death_without_memory)
 }
 END_TEST
 
+/* The string allocator (slab.c): strings of every slab size and beyond,
+ * allocated and freed interleaved, keep their bytes, are aligned for the
+ * header and distinct; a string allocation can fail (the injection
+ * reaches the slab path); and freeing them all
+ * gives the memory back to malloc. */
+static size_t heap_now(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+START_TEST(test_slab_strings)
+{
+	enum {
+		N = 20000
+	};
+	static struct intern_str *s[N];
+	char buf[200];
+	size_t before = heap_now();
+
+	memset(buf, 'x', sizeof(buf));
+	for (unsigned i = 0; i < N; i++) {
+		buf[0] = (char)i;
+		s[i] = intern_str_new(buf, i % 150);
+		ck_assert_ptr_nonnull(s[i]);
+		ck_assert_uint_eq((uintptr_t)s[i] % _Alignof(struct intern_str), 0);
+	}
+	/* Free a quarter, then allocate again: freed objects are reused. */
+	for (unsigned i = 1; i < N; i += 4)
+		intern_str_decref(s[i]);
+	for (unsigned i = 1; i < N; i += 4) {
+		buf[0] = (char)i;
+		s[i] = intern_str_new(buf, 0);
+		ck_assert_ptr_nonnull(s[i]);
+	}
+	for (unsigned i = 0; i < N; i++) {
+		size_t len = (i % 4 == 1) ? 0 : i % 150;
+
+		buf[0] = (char)i;
+		ck_assert_content(s[i], buf, len);
+		ck_assert_ptr_ne(s[i], s[(i + 1) % N]);
+	}
+	intern__fault_arm(1, 0);
+	errno = 0;
+	ck_assert_ptr_null(intern_str_new("slab", 4));
+	ck_assert_int_eq(errno, ENOMEM);
+	intern__fault_disarm();
+	for (unsigned i = 0; i < N; i++)
+		intern_str_decref(s[i]);
+	ck_assert_msg(heap_now() <= before + 64 * 1024, "heap %zu -> %zu: strings kept",
+		      before, heap_now());
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tc_enomem[] = {
@@ -262,6 +321,7 @@ int main(void)
 		test_static_enomem,
 		test_hits_do_not_allocate,
 		test_death_without_memory,
+		test_slab_strings,
 		NULL,
 	};
 	const struct test_case cases[] = {

@@ -60,7 +60,10 @@ static size_t heap_in_use(void)
 {
 	if (__sanitizer_get_current_allocated_bytes)
 		return __sanitizer_get_current_allocated_bytes();
-	return mallinfo2().uordblks;
+	struct mallinfo2 mi = mallinfo2();
+
+	/* Blocks malloc mmapped (the string allocator's regions may be) too. */
+	return mi.uordblks + mi.hblkhd;
 }
 
 static int child(struct intern_interp *interp, struct intern_str *before_fork)

@@ -6,7 +6,8 @@
  * deterministic within a process (across threads too) at every length
  * from 0 to 64 and every alignment, tell different inputs apart, handle
  * embedded NULs, read only the bytes they are given, and the process hash
- * is keyed per process unless INTERN_HASH_SEED fixes the key.
+ * is keyed per process unless INTERN_HASH_SEED fixes the key.  Also the
+ * probe's byte compare (table.h), which a hash collision reaches.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "hash.h"
+#include "table.h" /* intern__same_bytes: the probe's compare */
 #include "test-util.h"
 
 enum {
@@ -444,6 +446,33 @@ START_TEST(test_degraded)
 }
 END_TEST
 
+/* The probe's compare (table.h, intern__same_bytes) at every length from
+ * 0 to MAXLEN: equal bytes match, one byte changed anywhere (the word
+ * loads overlap at the tail) or another length does not. */
+START_TEST(test_same_bytes)
+{
+	char buf[MAXLEN + 1];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (char)('a' + i % 26);
+	for (size_t len = 0; len <= MAXLEN; len++) {
+		struct intern_str *s = intern_str_new(buf, len);
+
+		ck_assert_ptr_nonnull(s);
+		ck_assert(intern__same_bytes(s, buf, len));
+		if (len < MAXLEN)
+			ck_assert(!intern__same_bytes(s, buf, len + 1));
+		for (size_t i = 0; i < len; i++) {
+			buf[i] ^= 0x20;
+			ck_assert_msg(!intern__same_bytes(s, buf, len), "len %zu, byte %zu", len,
+				      i);
+			buf[i] ^= 0x20;
+		}
+		intern_str_decref(s);
+	}
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	const TTest *const tc_hash[] = {
@@ -454,6 +483,7 @@ int main(int argc, char **argv)
 		test_deterministic,
 		test_same_in_threads,
 		test_reads_only_len_bytes,
+		test_same_bytes,
 #if INTERN_TEST_HASH == 0
 		/* These assert that the hash tells inputs apart, which a
 		 * total-collision build does not do on purpose: there the
