@@ -709,7 +709,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (opt.check && opt.strings == 1000000)
-		opt.strings = 20000, opt.workers = opt.workers == 8 ? 4 : opt.workers;
+		opt.strings = 5000, opt.workers = opt.workers == 8 ? 4 : opt.workers;
 	/* Absolute: the mapping is found by its path in /proc/PID/smaps. */
 	if (!realpath(opt.dir, path))
 		die(opt.dir);
