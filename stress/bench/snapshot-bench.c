@@ -17,10 +17,12 @@
  *                          then forked (pages shared copy-on-write);
  *               private    each worker interns the N strings itself.
  *             A worker's added memory is its /proc/PID/smaps_rollup at the
- *             end (read by the parent, every worker alive) minus right
- *             after fork (read by the worker): Rss, Pss and Private
- *             (Private_Clean + Private_Dirty: what the machine gets back
- *             when the worker exits).
+ *             end (read by the parent, every worker alive) minus before
+ *             its work (read by the worker once every worker is forked,
+ *             so that both Pss readings divide the inherited pages among
+ *             the same processes): Rss, Pss and Private (Private_Clean +
+ *             Private_Dirty: what the machine gets back when the worker
+ *             exits).
  *   lookups   intern_lookup() of snapshot strings against hits on the same
  *             strings interned immortal in an interpreter without a
  *             snapshot (same keys, same shuffled order); intern_id_str()
@@ -40,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -383,12 +386,21 @@ static void mortal_churn(struct intern_interp *interp, unsigned worker)
 	intern_barrier();
 }
 
-static void worker(enum setup setup, struct intern_interp *interp, unsigned w, int report_fd,
-		   int go_fd)
+/* EOF on `fd`: the parent closed its end. */
+static void wait_eof(int fd)
 {
-	struct report r = { .pid = getpid() };
 	char c;
 
+	while (read(fd, &c, 1) > 0)
+		;
+}
+
+static void worker(enum setup setup, struct intern_interp *interp, unsigned w, int start_fd,
+		   int report_fd, int go_fd)
+{
+	struct report r = { .pid = getpid() };
+
+	wait_eof(start_fd);
 	r.base = mem_of(0, NULL);
 	if (setup == SETUP_PRIVATE)
 		interp = intern_all();
@@ -396,9 +408,8 @@ static void worker(enum setup setup, struct intern_interp *interp, unsigned w, i
 	mortal_churn(interp, w);
 	if (write(report_fd, &r, sizeof(r)) != sizeof(r))
 		_exit(1);
-	/* Wait for the parent's measurement: EOF when it closes the pipe. */
-	while (read(go_fd, &c, 1) > 0)
-		;
+	/* The parent measures every worker, then closes the pipe. */
+	wait_eof(go_fd);
 	_exit(0);
 }
 
@@ -412,11 +423,11 @@ struct prefork {
 
 static void prefork(enum setup setup, struct intern_interp *interp, struct prefork *out)
 {
-	int report[2], go[2];
+	int start[2], report[2], go[2];
 	struct report r[64];
 	pid_t pid[64];
 
-	if (pipe(report) < 0 || pipe(go) < 0)
+	if (pipe(start) < 0 || pipe(report) < 0 || pipe(go) < 0)
 		die("pipe");
 	fflush(NULL);
 	for (unsigned w = 0; w < opt.workers; w++) {
@@ -424,13 +435,16 @@ static void prefork(enum setup setup, struct intern_interp *interp, struct prefo
 		if (pid[w] < 0)
 			die("fork");
 		if (pid[w] == 0) {
+			close(start[1]);
 			close(report[0]);
 			close(go[1]);
-			worker(setup, interp, w, report[1], go[0]);
+			worker(setup, interp, w, start[0], report[1], go[0]);
 		}
 	}
+	close(start[0]);
 	close(report[1]);
 	close(go[0]);
+	close(start[1]); /* every worker is forked: start */
 	memset(out, 0, sizeof(*out));
 	out->same = true;
 	for (unsigned w = 0; w < opt.workers; w++) {
@@ -653,7 +667,8 @@ static const char *verdict(bool ok)
 	return ok ? "PASS" : "MISS";
 }
 
-static void report(const struct startup *st, const struct prefork pf[3], const struct lookup_ns *ns)
+static void report(const struct startup *st, const struct prefork pf[3], const struct lookup_ns *ns,
+		   long long file_size)
 {
 	double base = pf[SETUP_PRIVATE].private_kb;
 
@@ -679,8 +694,10 @@ static void report(const struct startup *st, const struct prefork pf[3], const s
 	       "(target < 5%%)\n",
 	       base > 0 ? 100 * pf[SETUP_SNAPSHOT].private_kb / base : 0.0,
 	       verdict(pf[SETUP_SNAPSHOT].private_kb < 0.05 * base));
-	printf("snapshot's added Pss per worker: %.1f%% of interning privately's Pss\n",
-	       pf[SETUP_PRIVATE].pss > 0 ? 100 * pf[SETUP_SNAPSHOT].pss / pf[SETUP_PRIVATE].pss : 0.0);
+	printf("snapshot's added Pss per worker: %.1f%% of interning privately's Pss (the Pss\n"
+	       "includes the worker's 1/%u share of the one copy of the file, %.1f MiB, in the page cache)\n",
+	       pf[SETUP_PRIVATE].pss > 0 ? 100 * pf[SETUP_SNAPSHOT].pss / pf[SETUP_PRIVATE].pss : 0.0,
+	       opt.workers + 1, file_size / 1048576.0);
 
 	printf("\n== lookups: %zu strings, shuffled (ns per call, median of %u)\n", keys.n, opt.reps);
 	printf("%-52s %8.1f\n", "intern_lookup, immortal dynamic string (hit)", ns->dynamic);
@@ -702,6 +719,7 @@ int main(int argc, char **argv)
 	struct startup st;
 	struct prefork pf[3];
 	struct lookup_ns ns;
+	struct stat sb;
 	int rc;
 
 	if (parse_options(argc, argv) < 0) {
@@ -724,6 +742,8 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "intern-snapshot-bench: writing %s (%zu strings)\n", snap_path, keys.n);
 	write_snapshot();
+	if (stat(snap_path, &sb) < 0)
+		die(snap_path);
 	fprintf(stderr, "intern-snapshot-bench: start-up, %u reps\n", opt.reps);
 	startup(&st);
 	fprintf(stderr, "intern-snapshot-bench: prefork, %u workers x 3 setups\n", opt.workers);
@@ -741,7 +761,7 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "intern-snapshot-bench: lookups, %u reps\n", opt.reps);
 	lookup_times(&ns);
-	report(&st, pf, &ns);
+	report(&st, pf, &ns, (long long)sb.st_size);
 	unlink(snap_path);
 	return 0;
 }
