@@ -67,11 +67,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: intern-snapshot-bench [--strings N] [--workers W] [--reps R]\n"
-		"                             [--sample N] [--dir DIR] [--check]\n"
+		"                             [--sample N] [--mortals N] [--dir DIR] [--check]\n"
 		"  --strings N   strings in the snapshot (default 1000000)\n"
 		"  --workers W   forked workers (default 8)\n"
 		"  --reps R      repetitions of each timing, medians quoted (default 5)\n"
 		"  --sample N    strings each worker looks up (default 1000000, capped at N)\n"
+		"  --mortals N   mortal strings each worker interns and drops (default 10000)\n"
 		"  --dir DIR     where the snapshot file goes (default /tmp)\n"
 		"  --check       the prefork path once, small, untimed: IDs, pointers and\n"
 		"                shared pages checked in every worker (exit 1 on a mismatch)\n"
@@ -90,6 +91,7 @@ static int parse_options(int argc, char **argv)
 		{ "strings", required_argument, NULL, 'n' }, { "workers", required_argument, NULL, 'w' },
 		{ "reps", required_argument, NULL, 'r' },    { "sample", required_argument, NULL, 's' },
 		{ "dir", required_argument, NULL, 'd' },     { "check", no_argument, NULL, 'c' },
+		{ "mortals", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -101,7 +103,8 @@ static int parse_options(int argc, char **argv)
 		if (optarg) {
 			errno = 0;
 			v = strtoull(optarg, &end, 10);
-			if (o != 'd' && (errno || *end || !*optarg || optarg[0] == '-' || v == 0))
+			if (o != 'd' && (errno || *end || !*optarg || optarg[0] == '-' ||
+					 (v == 0 && o != 'm')))
 				return -1;
 		}
 		switch (o) {
@@ -109,6 +112,7 @@ static int parse_options(int argc, char **argv)
 		case 'w': opt.workers = v > 64 ? 64 : (unsigned)v; break;
 		case 'r': opt.reps = v > 1000 ? 1000 : (unsigned)v; break;
 		case 's': opt.sample = v; break;
+		case 'm': opt.mortals = v; break;
 		case 'd': opt.dir = optarg; break;
 		case 'c': opt.check = true; break;
 		case 'h': usage(stdout); exit(0);
