@@ -344,8 +344,8 @@ static int cmd_get(int argc, char **argv)
 		fwrite(intern_str_data(s), 1, intern_str_len(s), stdout);
 		putchar('\n');
 	} else if (interp) {
-		fprintf(stderr, "%s: %s: no string with ID %llu (IDs 0 to %zu)\n", progname,
-			argv[optind], id, intern_snapshot_count(snap) - 1);
+		fprintf(stderr, "%s: %s: no string with ID %llu (%zu strings, IDs from 0)\n", progname,
+			argv[optind], id, intern_snapshot_count(snap));
 	}
 	intern_interp_free(interp);
 	intern_snapshot_close(snap);
