@@ -32,7 +32,11 @@
  *     -EMFILE     intern_interp_new() with INTERN_INTERP_MAX interpreters alive;
  *     -ENOSPC     a new mortal entry would pass the interpreter's quota
  *                 (struct intern_config: max_mortal, max_mortal_bytes);
- *     ENOENT      (errno) intern_lookup() found nothing.
+ *     ENOENT      (errno) intern_lookup() found nothing, intern_id_str()
+ *                 has no string for the ID;
+ *     ENOEXEC, ENOTSUP, EBADMSG  (errno) intern_snapshot_open(): not a
+ *                 snapshot, a snapshot this library cannot read, a
+ *                 corrupted one.
  *   On every failure the caller's references are untouched and still valid.
  *
  *   Misuse without an error to return (a decref past zero, an incref or
@@ -642,8 +646,9 @@ INTERN_EXPORT int intern_snapshot_builder_add(struct intern_snapshot_builder *b,
  * every ID: a snapshot written from a process that mapped snapshot S
  * gives S's strings, and the strings the process numbered since, the IDs
  * they had.  Borrows `interp` for the call.
- * Returns 0, -EINVAL (a NULL or freed argument), -EOVERFLOW or -ENOMEM
- * (the strings added before the failure stay added).
+ * Returns 0, -EINVAL (a NULL or freed argument), -EOVERFLOW, -ENOMEM
+ * (the strings added before the failure stay added) or -EBADMSG (a
+ * snapshot opened with INTERN_SNAPSHOT_TRUSTED whose ID table lies).
  * Not synchronized on `b`; thread-safe on `interp`: it may run while
  * other threads intern there (strings made immortal meanwhile may be
  * missed), takes each shard's lock in turn and the ID lock.

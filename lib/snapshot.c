@@ -192,8 +192,11 @@ INTERN_API int intern_snapshot_builder_add_interp(struct intern_snapshot_builder
 	/* The snapshot's strings, then the other IDs, each in ID order: an
 	 * empty builder gives every string the ID it has now. */
 	snap = interp->snap;
-	for (uint32_t id = 0; snap && id < snap->count && rc == 0; id++)
-		rc = add_str(b, intern_id_str(interp, id));
+	for (uint32_t id = 0; snap && id < snap->count && rc == 0; id++) {
+		const struct intern_str *s = intern_id_str(interp, id);
+
+		rc = s ? add_str(b, s) : -EBADMSG; /* a trusted file that lies */
+	}
 	if (rc == 0)
 		rc = intern__ids_each(interp, add_str, b);
 	if (rc == 0)
@@ -453,7 +456,8 @@ INTERN_API int intern_snapshot_builder_write(struct intern_snapshot_builder *b, 
 		return -EINVAL;
 	tlen = strlen(path) + 64;
 	tmp = intern__malloc(tlen);
-	o = intern__malloc(sizeof(*o));
+	/* Aligned: XXH3_state_t asks for 64 bytes. */
+	o = intern__calloc_aligned(64, 1, sizeof(*o));
 	if (!tmp || !o) {
 		intern__free(tmp);
 		intern__free(o);
@@ -463,8 +467,6 @@ INTERN_API int intern_snapshot_builder_write(struct intern_snapshot_builder *b, 
 	snprintf(tmp, tlen, "%s.tmp.%ld.%lu", path, (long)getpid(),
 		 __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED));
 	o->fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	o->pos = 0;
-	o->fill = 0;
 	rc = o->fd < 0 ? -errno : write_file(o, b);
 	if (o->fd >= 0) {
 		if (rc == 0 && fsync(o->fd) < 0)
