@@ -8,9 +8,11 @@
  *   intern-snapshot get [--trusted] FILE ID
  *   intern-snapshot id [--trusted] FILE STRING
  *
- * Everything about the file goes through the public API: the library
- * writes, validates and maps it, and a refused file is reported with the
- * library's own reason.  Exit status: 0 done, 1 failed (a refused or
+ * The library writes, validates and maps the file, and a refused file is
+ * reported with the library's own reason.  Only `info` reads the file
+ * itself, after the library has accepted it: the header's fields and the
+ * index's probe lengths, which the API does not expose, read as
+ * docs/snapshot.md lays them out (the format's documented reader).  Exit status: 0 done, 1 failed (a refused or
  * unreadable file, a string not found), 2 bad usage.
  */
 #include <errno.h>
@@ -19,6 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include <intern.h>
 
@@ -30,20 +39,19 @@ static const char *progname = "intern-snapshot";
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: intern-snapshot write [-o FILE] [--words|--tokens] [INPUT...]\n"
-		"       intern-snapshot info [--trusted] FILE\n"
-		"       intern-snapshot get [--trusted] FILE ID\n"
-		"       intern-snapshot id [--trusted] FILE STRING\n"
-		"  write      a snapshot of the strings of INPUT files (stdin if none, or -)\n"
-		"    -o FILE    where (written atomically); default " DEFAULT_OUTPUT "\n"
-		"    --words    one string per line (default; a trailing CR is dropped,\n"
-		"               empty lines are skipped)\n"
-		"    --tokens   the C/Python-like identifiers of the text\n"
-		"  info       the header, statistics and validation result of FILE\n"
-		"  get        the string with dense ID `ID`\n"
-		"  id         the dense ID of STRING\n"
-		"    --trusted  check the header only (constant time), not every byte\n");
+	fprintf(f, "usage: intern-snapshot write [-o FILE] [--words|--tokens] [INPUT...]\n"
+		   "       intern-snapshot info [--trusted] FILE\n"
+		   "       intern-snapshot get [--trusted] FILE ID\n"
+		   "       intern-snapshot id [--trusted] FILE STRING\n"
+		   "  write      a snapshot of the strings of INPUT files (stdin if none, or -)\n"
+		   "    -o FILE    where (written atomically); default " DEFAULT_OUTPUT "\n"
+		   "    --words    one string per line (default; a trailing CR is dropped,\n"
+		   "               empty lines are skipped)\n"
+		   "    --tokens   the C/Python-like identifiers of the text\n"
+		   "  info       the header, statistics and validation result of FILE\n"
+		   "  get        the string with dense ID `ID`\n"
+		   "  id         the dense ID of STRING\n"
+		   "    --trusted  check the header only (constant time), not every byte\n");
 }
 
 static int usage_error(const char *what)
@@ -286,8 +294,153 @@ static void print_strings(struct intern_interp *interp, size_t count)
 	printf("strings:        %zu\n", count);
 	printf("string bytes:   %zu (without the NULs)\n", bytes);
 	if (count)
-		printf("length:         mean %.2f, min %zu, max %zu\n", (double)bytes / count,
-		       min, max);
+		printf("length:         mean %.2f, min %zu, max %zu\n", (double)bytes / count, min,
+		       max);
+}
+
+/* ---------------------------------------------------------------------------
+ * The header and the index, as docs/snapshot.md lays them out
+ * ------------------------------------------------------------------------- */
+
+/* Header fields, by their documented offsets (native byte order: the
+ * library refuses any other before we get here). */
+enum {
+	H_BYTE_ORDER = 8,
+	H_FORMAT = 12,
+	H_STR_ABI = 16,
+	H_STR_HEADER = 20,
+	H_WORD_SIZE = 24,
+	H_HASH = 36,
+	H_SEED = 40,
+	H_COUNT = 48,
+	H_MAX_PROBE = 52,
+	H_INDEX_SLOTS = 56,
+	H_FILE_SIZE = 64,
+	H_STRINGS_OFFSET = 72,
+	H_STRINGS_SIZE = 80,
+	H_INDEX_OFFSET = 88,
+	H_IDS_OFFSET = 96,
+	H_BODY_CHECKSUM = 104,
+	H_HEADER_CHECKSUM = 120,
+	H_SIZE = 128
+};
+
+#define PROBE_BUCKETS 17 /* displacements 0..15, then 16 and more */
+
+static uint32_t u32_at(const unsigned char *p, size_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, p + off, sizeof(v));
+	return v;
+}
+
+static uint64_t u64_at(const unsigned char *p, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, p + off, sizeof(v));
+	return v;
+}
+
+/* The displacement of every index entry from its home slot, counted into
+ * hist[]; slots that name no record inside the file (possible only in a
+ * file opened --trusted) are counted in *bad.  Returns the largest. */
+static uint64_t probe_lengths(const unsigned char *file, uint64_t size, uint64_t hist[],
+			      uint64_t *bad)
+{
+	uint64_t slots = u64_at(file, H_INDEX_SLOTS), at = u64_at(file, H_INDEX_OFFSET);
+	uint64_t seed = u64_at(file, H_SEED), max = 0;
+
+	if (slots == 0 || (slots & (slots - 1)) || at > size || slots > (size - at) / 8)
+		return (*bad = slots), 0;
+	for (uint64_t i = 0; i < slots; i++) {
+		uint64_t slot = u64_at(file, at + 8 * i), rec = (slot & 0xffffffffu) * 8, len, d;
+
+		if (!slot)
+			continue;
+		if (rec > size - 16 || (len = u32_at(file, rec + 4)) > size - rec - 16) {
+			(*bad)++;
+			continue;
+		}
+		d = (i - XXH3_64bits_withSeed(file + rec + 16, len, seed)) & (slots - 1);
+		hist[d < PROBE_BUCKETS - 1 ? d : PROBE_BUCKETS - 1]++;
+		max = d > max ? d : max;
+	}
+	return max;
+}
+
+static void print_probes(const uint64_t hist[], uint64_t count, uint64_t max, uint64_t bad)
+{
+	uint64_t sum = 0;
+
+	printf("probe lengths:  displacement from the home slot: strings\n");
+	for (int d = 0; d < PROBE_BUCKETS; d++) {
+		sum += hist[d] * (uint64_t)d;
+		if (hist[d])
+			printf("  %s%-3d %12" PRIu64 "  %5.1f%%\n",
+			       d == PROBE_BUCKETS - 1 ? ">=" : "  ", d, hist[d],
+			       count ? 100.0 * hist[d] / count : 0.0);
+	}
+	printf("  mean %.3f, longest %" PRIu64 "%s\n", count ? (double)sum / count : 0.0, max,
+	       max >= PROBE_BUCKETS - 1 ? " (the mean counts the last bucket as 16)" : "");
+	if (bad)
+		printf("  %" PRIu64 " slots name no record inside the file\n", bad);
+}
+
+static void print_header(const unsigned char *h, uint64_t size)
+{
+	const uint32_t one = 1;
+	bool little = *(const unsigned char *)&one == 1;
+	uint64_t slots = u64_at(h, H_INDEX_SLOTS), count = u32_at(h, H_COUNT);
+
+	printf("size:           %" PRIu64 " bytes (%.1f MiB)\n", size, size / 1048576.0);
+	printf("format:         %" PRIu32 ", string ABI %" PRIu32 " (%" PRIu32 "-byte headers)\n",
+	       u32_at(h, H_FORMAT), u32_at(h, H_STR_ABI), u32_at(h, H_STR_HEADER));
+	printf("byte order:     %s-endian (mark 0x%08" PRIx32 ")\n", little ? "little" : "big",
+	       u32_at(h, H_BYTE_ORDER));
+	printf("word size:      %" PRIu32 " bytes\n", u32_at(h, H_WORD_SIZE));
+	printf("count:          %" PRIu64 " (IDs 0 to count - 1)\n", count);
+	printf("strings area:   %" PRIu64 " bytes at offset %" PRIu64 "\n",
+	       u64_at(h, H_STRINGS_SIZE), u64_at(h, H_STRINGS_OFFSET));
+	printf("index:          %" PRIu64 " slots of 8 bytes at offset %" PRIu64 " (%.1f%% full)\n",
+	       slots, u64_at(h, H_INDEX_OFFSET), slots ? 100.0 * count / slots : 0.0);
+	printf("ID table:       %" PRIu64 " bytes at offset %" PRIu64 "\n", 8 * count,
+	       u64_at(h, H_IDS_OFFSET));
+	printf("hash:           %s, seed 0x%016" PRIx64 "\n",
+	       u32_at(h, H_HASH) == 1 ? "XXH3-64" : "unknown", u64_at(h, H_SEED));
+	printf("max probe:      %" PRIu32 " (recorded in the header)\n", u32_at(h, H_MAX_PROBE));
+	printf("checksums:      header 0x%016" PRIx64 ", body 0x%016" PRIx64 " (XXH3-64)\n",
+	       u64_at(h, H_HEADER_CHECKSUM), u64_at(h, H_BODY_CHECKSUM));
+}
+
+/* The header and the probe lengths of the file at `path`, mapped on our
+ * own; 0, or -1 after a message. */
+static int print_layout(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint64_t hist[PROBE_BUCKETS] = { 0 }, bad = 0, max;
+	struct stat sb;
+	void *map;
+
+	if (fd < 0 || fstat(fd, &sb) < 0 || sb.st_size < H_SIZE) {
+		fprintf(stderr, "%s: %s: cannot read the header: %s\n", progname, path,
+			fd < 0 ? strerror(errno) : "too short");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		fprintf(stderr, "%s: %s: mmap: %s\n", progname, path, strerror(errno));
+		return -1;
+	}
+	print_header(map, (uint64_t)sb.st_size);
+	max = probe_lengths(map, (uint64_t)sb.st_size, hist, &bad);
+	print_probes(hist, u32_at(map, H_COUNT), max, bad);
+	munmap(map, (size_t)sb.st_size);
+	return 0;
 }
 
 static int cmd_info(int argc, char **argv)
@@ -304,11 +457,15 @@ static int cmd_info(int argc, char **argv)
 	interp = interp_on(snap);
 	if (interp) {
 		printf("file:           %s\n", argv[optind]);
+		if (print_layout(argv[optind]) < 0) {
+			intern_interp_free(interp);
+			intern_snapshot_close(snap);
+			return 1;
+		}
 		print_strings(interp, intern_snapshot_count(snap));
-		printf("validation:     %s\n",
-		       flags & INTERN_SNAPSHOT_TRUSTED
-			       ? "header only (--trusted): accepted"
-			       : "full (checksum and structure): valid");
+		printf("validation:     %s\n", flags & INTERN_SNAPSHOT_TRUSTED
+						       ? "header only (--trusted): accepted"
+						       : "full (checksum and structure): valid");
 		intern_interp_free(interp);
 	}
 	intern_snapshot_close(snap);
@@ -344,8 +501,8 @@ static int cmd_get(int argc, char **argv)
 		fwrite(intern_str_data(s), 1, intern_str_len(s), stdout);
 		putchar('\n');
 	} else if (interp) {
-		fprintf(stderr, "%s: %s: no string with ID %llu (%zu strings, IDs from 0)\n", progname,
-			argv[optind], id, intern_snapshot_count(snap));
+		fprintf(stderr, "%s: %s: no string with ID %llu (%zu strings, IDs from 0)\n",
+			progname, argv[optind], id, intern_snapshot_count(snap));
 	}
 	intern_interp_free(interp);
 	intern_snapshot_close(snap);

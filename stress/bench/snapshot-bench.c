@@ -65,18 +65,17 @@ static struct {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: intern-snapshot-bench [--strings N] [--workers W] [--reps R]\n"
-		"                             [--sample N] [--mortals N] [--dir DIR] [--check]\n"
-		"  --strings N   strings in the snapshot (default 1000000)\n"
-		"  --workers W   forked workers (default 8)\n"
-		"  --reps R      repetitions of each timing, medians quoted (default 5)\n"
-		"  --sample N    strings each worker looks up (default 1000000, capped at N)\n"
-		"  --mortals N   mortal strings each worker interns and drops (default 10000)\n"
-		"  --dir DIR     where the snapshot file goes (default /tmp)\n"
-		"  --check       the prefork path once, small, untimed: IDs, pointers and\n"
-		"                shared pages checked in every worker (exit 1 on a mismatch)\n"
-		"Run timings under the shared lock: flock /tmp/libintern-bench.lock ...\n");
+	fprintf(f, "usage: intern-snapshot-bench [--strings N] [--workers W] [--reps R]\n"
+		   "                             [--sample N] [--mortals N] [--dir DIR] [--check]\n"
+		   "  --strings N   strings in the snapshot (default 1000000)\n"
+		   "  --workers W   forked workers (default 8)\n"
+		   "  --reps R      repetitions of each timing, medians quoted (default 5)\n"
+		   "  --sample N    strings each worker looks up (default 1000000, capped at N)\n"
+		   "  --mortals N   mortal strings each worker interns and drops (default 10000)\n"
+		   "  --dir DIR     where the snapshot file goes (default /tmp)\n"
+		   "  --check       the prefork path once, small, untimed: IDs, pointers and\n"
+		   "                shared pages checked in every worker (exit 1 on a mismatch)\n"
+		   "Run timings under the shared lock: flock /tmp/libintern-bench.lock ...\n");
 }
 
 static void die(const char *what)
@@ -88,11 +87,15 @@ static void die(const char *what)
 static int parse_options(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "strings", required_argument, NULL, 'n' }, { "workers", required_argument, NULL, 'w' },
-		{ "reps", required_argument, NULL, 'r' },    { "sample", required_argument, NULL, 's' },
-		{ "dir", required_argument, NULL, 'd' },     { "check", no_argument, NULL, 'c' },
+		{ "strings", required_argument, NULL, 'n' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "sample", required_argument, NULL, 's' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "check", no_argument, NULL, 'c' },
 		{ "mortals", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int o;
 
@@ -103,8 +106,8 @@ static int parse_options(int argc, char **argv)
 		if (optarg) {
 			errno = 0;
 			v = strtoull(optarg, &end, 10);
-			if (o != 'd' && (errno || *end || !*optarg || optarg[0] == '-' ||
-					 (v == 0 && o != 'm')))
+			if (o != 'd' &&
+			    (errno || *end || !*optarg || optarg[0] == '-' || (v == 0 && o != 'm')))
 				return -1;
 		}
 		switch (o) {
@@ -132,9 +135,8 @@ struct keys {
 
 static void keys_make(struct keys *k, size_t n)
 {
-	static const char *const prefix[] = { "http_header",  "route",   "metric.requests",
-					      "user",         "x-forwarded", "cfg",
-					      "session_field", "token" };
+	static const char *const prefix[] = { "http_header", "route", "metric.requests", "user",
+					      "x-forwarded", "cfg",   "session_field",   "token" };
 	char buf[64];
 
 	k->n = n;
@@ -341,9 +343,9 @@ static const char *const setup_name[] = { "snapshot", "inherited", "private" };
 struct report {
 	pid_t pid;
 	struct mem base;
-	uint64_t digest;   /* of every (ID, pointer) looked up */
-	size_t outside;    /* pointers outside the mapping */
-	size_t failed;     /* lookups that found nothing */
+	uint64_t digest; /* of every (ID, pointer) looked up */
+	size_t outside;  /* pointers outside the mapping */
+	size_t failed;   /* lookups that found nothing */
 };
 
 static uintptr_t map_lo, map_hi;
@@ -418,11 +420,11 @@ static void worker(enum setup setup, struct intern_interp *interp, unsigned w, i
 }
 
 struct prefork {
-	double rss, pss, private_kb;   /* added per worker, mean, kB */
-	struct report first;           /* worker 0's report */
-	bool same;                     /* every worker's digest equal */
-	size_t outside, failed;        /* summed over the workers */
-	struct mem mapping[64];        /* the snapshot mapping, per worker */
+	double rss, pss, private_kb; /* added per worker, mean, kB */
+	struct report first;         /* worker 0's report */
+	bool same;                   /* every worker's digest equal */
+	size_t outside, failed;      /* summed over the workers */
+	struct mem mapping[64];      /* the snapshot mapping, per worker */
 };
 
 static void prefork(enum setup setup, struct intern_interp *interp, struct prefork *out)
@@ -620,7 +622,15 @@ static double time_id_of(struct intern_interp *interp, struct intern_str *const 
 /* The six figures, ns per call: lookups of snapshot strings and of the
  * same strings interned immortal without a snapshot, then ID to string and
  * string to ID for each. */
-enum { LK_SNAP, LK_DYN, LK_SNAP_ID_STR, LK_SNAP_ID_OF, LK_DYN_ID_STR, LK_DYN_ID_OF, LK_N };
+enum {
+	LK_SNAP,
+	LK_DYN,
+	LK_SNAP_ID_STR,
+	LK_SNAP_ID_OF,
+	LK_DYN_ID_STR,
+	LK_DYN_ID_OF,
+	LK_N
+};
 
 struct lookup_ns {
 	double cold[LK_N]; /* every key once, shuffled: cache misses included */
@@ -722,10 +732,11 @@ static void report(const struct startup *st, const struct prefork pf[3], const s
 
 	printf("\n== start-up: %zu strings (median of %u)\n", keys.n, opt.reps);
 	printf("%-44s %12s %10s\n", "", "ms", "speed-up");
-	printf("%-44s %12.3f %10s\n", "intern them immortal (fresh interpreter)", st->intern_s * 1e3,
-	       "1x");
-	printf("%-44s %12.3f %9.0fx  %s (target >= 100x)\n", "open + map the snapshot, full validation",
-	       st->full_s * 1e3, st->intern_s / st->full_s, verdict(st->intern_s / st->full_s >= 100));
+	printf("%-44s %12.3f %10s\n", "intern them immortal (fresh interpreter)",
+	       st->intern_s * 1e3, "1x");
+	printf("%-44s %12.3f %9.0fx  %s (target >= 100x)\n",
+	       "open + map the snapshot, full validation", st->full_s * 1e3,
+	       st->intern_s / st->full_s, verdict(st->intern_s / st->full_s >= 100));
 	printf("%-44s %12.3f %9.0fx  %s (target >= 100x)\n", "open + map the snapshot, TRUSTED",
 	       st->trusted_s * 1e3, st->intern_s / st->trusted_s,
 	       verdict(st->intern_s / st->trusted_s >= 100));
@@ -733,8 +744,8 @@ static void report(const struct startup *st, const struct prefork pf[3], const s
 	printf("\n== prefork: %u workers, each looks up %zu strings and interns and drops %zu mortal "
 	       "ones\n",
 	       opt.workers, opt.sample < keys.n ? opt.sample : keys.n, opt.mortals);
-	printf("added memory per worker (kB, mean)   %10s %10s %10s %12s\n", "Rss", "Pss", "Private",
-	       "vs private");
+	printf("added memory per worker (kB, mean)   %10s %10s %10s %12s\n", "Rss", "Pss",
+	       "Private", "vs private");
 	for (int s = 0; s < 3; s++)
 		printf("%-36s %10.0f %10.0f %10.0f %11.1f%%\n", setup_name[s], pf[s].rss, pf[s].pss,
 		       pf[s].private_kb, base > 0 ? 100 * pf[s].private_kb / base : 0.0);
@@ -744,7 +755,8 @@ static void report(const struct startup *st, const struct prefork pf[3], const s
 	       verdict(pf[SETUP_SNAPSHOT].private_kb < 0.05 * base));
 	printf("snapshot's added Pss per worker: %.1f%% of interning privately's Pss (the Pss\n"
 	       "includes the worker's 1/%u share of the one copy of the file, %.1f MiB, in the page cache)\n",
-	       pf[SETUP_PRIVATE].pss > 0 ? 100 * pf[SETUP_SNAPSHOT].pss / pf[SETUP_PRIVATE].pss : 0.0,
+	       pf[SETUP_PRIVATE].pss > 0 ? 100 * pf[SETUP_SNAPSHOT].pss / pf[SETUP_PRIVATE].pss
+					 : 0.0,
 	       opt.workers + 1, file_size / 1048576.0);
 
 	printf("\n== lookups: ns per call, median of %u; cold: the %zu strings once each, "
@@ -755,7 +767,8 @@ static void report(const struct startup *st, const struct prefork pf[3], const s
 	lookup_row("intern_lookup, snapshot string", ns, LK_SNAP, "");
 	printf("   snapshot / dynamic: cold %.2fx, hot %.2fx: %s (target <= 1.00x)\n",
 	       ns->cold[LK_SNAP] / ns->cold[LK_DYN], ns->hot[LK_SNAP] / ns->hot[LK_DYN],
-	       verdict(ns->cold[LK_SNAP] <= ns->cold[LK_DYN] && ns->hot[LK_SNAP] <= ns->hot[LK_DYN]));
+	       verdict(ns->cold[LK_SNAP] <= ns->cold[LK_DYN] &&
+		       ns->hot[LK_SNAP] <= ns->hot[LK_DYN]));
 	lookup_row("intern_id_str, snapshot ID", ns, LK_SNAP_ID_STR, "id");
 	lookup_row("intern_id_of, snapshot string", ns, LK_SNAP_ID_OF, "id");
 	lookup_row("intern_id_str, dynamic ID", ns, LK_DYN_ID_STR, "id");
@@ -780,8 +793,8 @@ int main(int argc, char **argv)
 	/* Absolute: the mapping is found by its path in /proc/PID/smaps. */
 	if (!realpath(opt.dir, path))
 		die(opt.dir);
-	snprintf(path + strlen(path), sizeof(path) - strlen(path), "/intern-snapshot-bench.%ld.snap",
-		 (long)getpid());
+	snprintf(path + strlen(path), sizeof(path) - strlen(path),
+		 "/intern-snapshot-bench.%ld.snap", (long)getpid());
 	snap_path = path;
 	keys_make(&keys, opt.strings);
 	if (opt.check) {

@@ -56,6 +56,17 @@ def round_trip(name, path, expected):
           info_field(text, "strings") == str(len(expected)),
           "strings: %s, want %d" % (info_field(text, "strings"), len(expected)))
     check(name + ": info says valid", "valid" in (info_field(text, "validation") or ""), text)
+    # The header read back, and the probe histogram: one entry per string,
+    # its longest displacement the one the header records.
+    check(name + ": info shows the header",
+          info_field(text, "format") is not None and info_field(text, "word size") == "8 bytes"
+          and (info_field(text, "count") or "").startswith(str(len(expected))), text)
+    hist = [int(m.group(2)) for m in re.finditer(r"^  (>=|  )\d+\s+(\d+)\s", text, re.M)]
+    longest = re.search(r"longest (\d+)", text)
+    check(name + ": the probe histogram counts every string once",
+          sum(hist) == len(expected) and longest is not None
+          and (info_field(text, "max probe") or "").startswith(longest.group(1) + " "),
+          "histogram %r, max probe %r, %r" % (hist, info_field(text, "max probe"), longest))
     bad = []
     for i, s in enumerate(expected):
         if b"\0" in s:
