@@ -61,8 +61,10 @@ static int parse_options(int argc, char **argv)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN), v;
 	int opt;
 
-	kv_config = (struct kv_config){ "127.0.0.1", 6379,  cores > 0 ? (int)cores : 1,
-					10000,       false, NULL };
+	kv_config = (struct kv_config){ .bind = "127.0.0.1",
+					.port = 6379,
+					.threads = cores > 0 ? (int)cores : 1,
+					.maxclients = 10000 };
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
