@@ -712,6 +712,55 @@ INTERN_EXPORT void intern_snapshot_close(struct intern_snapshot *snap);
  * Thread-safe, reads an immutable field. */
 INTERN_EXPORT size_t intern_snapshot_count(const struct intern_snapshot *snap);
 
+/* What intern_snapshot_info() tells about an open snapshot. */
+struct intern_snapshot_info {
+	uint32_t format;           /* the file format's version */
+	uint32_t str_abi;          /* the layout version of struct intern_str in it */
+	bool big_endian;           /* the file's (and so this process's) byte order */
+	uint32_t word_size;        /* sizeof(void *) of the writer, in bytes */
+	uint32_t count;            /* strings, IDs 0..count-1 */
+	uint64_t file_size;        /* bytes */
+	uint64_t string_bytes;     /* the strings' lengths summed, NULs not counted */
+	uint64_t string_area;      /* bytes of the string area: headers, NULs, padding */
+	uint64_t index_slots;      /* slots of the hash index (8 bytes each) */
+	const char *hash;          /* the index hash, "XXH3-64" (seeded): static */
+	uint64_t seed;             /* its seed */
+	uint32_t max_probe;        /* the largest displacement in the index */
+	uint64_t header_checksum;  /* as stored (XXH3-64 of the header) */
+	uint64_t body_checksum;    /* as stored (XXH3-64 of the rest) */
+	uint64_t probe_hist[16];   /* strings at displacement 0..14, and 15 or more */
+};
+
+/*
+ * Fill `info` with `snap`'s header and index statistics (docs/snapshot.md
+ * has the fields' meaning in the file).  Walks the index and the ID table:
+ * linear in the number of strings (and their bytes, hashed for the
+ * displacements).  Returns 0 or -EINVAL (a NULL argument).
+ * Thread-safe, reads only (the mapping is immutable).
+ */
+INTERN_EXPORT int intern_snapshot_info(const struct intern_snapshot *snap,
+				       struct intern_snapshot_info *info);
+
+/*
+ * The string whose ID in `snap` is `id`, without an interpreter.
+ * Returns a borrowed reference (incref/decref are no-ops on it), valid
+ * while a reference to `snap` is held, or NULL with errno ENOENT (`id` >=
+ * the count) or EINVAL (NULL snap).
+ * Thread-safe, constant time, writes nothing.
+ */
+INTERN_EXPORT struct intern_str *intern_snapshot_str(const struct intern_snapshot *snap,
+						     uint32_t id);
+
+/*
+ * The ID of the string of `snap` with these `len` bytes, without an
+ * interpreter; the built-in singletons' bytes are never in a snapshot.
+ * Returns the ID, or INTERN_ID_NONE with errno ENOENT (not in it) or
+ * EINVAL (NULL snap, data NULL with len > 0).
+ * Thread-safe, lock-free, writes nothing: one hash and a bounded probe.
+ */
+INTERN_EXPORT uint32_t intern_snapshot_find(const struct intern_snapshot *snap,
+					    const char *data, size_t len);
+
 /*
  * Create an interpreter (as intern_interp_new(), `config` the same)
  * whose canonical strings start with `snap`'s: interning bytes that the

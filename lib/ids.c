@@ -225,17 +225,8 @@ INTERN_API struct intern_str *intern_id_str(struct intern_interp *interp, uint32
 		return NULL;
 	}
 	snap = interp->snap;
-	if (snap && id < snap->count) {
-		uint64_t at = snap->ids[id];
-
-		/* Checked at open unless the file was trusted; a lie still
-		 * gives a pointer to a whole header inside the string area. */
-		if (at >= snap->str_begin && at + sizeof(struct intern_str) < snap->str_end &&
-		    at % INTERN__SNAP_STR_ALIGN == 0)
-			return (struct intern_str *)(snap->base + at);
-		errno = ENOENT;
-		return NULL;
-	}
+	if (snap && id < snap->count)
+		return intern_snapshot_str(snap, id);
 	r = id - interp->ids.base;
 	/* Acquire: pairs with assign's (2); entry r and its chunk are there. */
 	if (id < interp->ids.base || r >= __atomic_load_n(&interp->ids.next, __ATOMIC_ACQUIRE)) {

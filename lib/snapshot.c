@@ -827,6 +827,87 @@ INTERN_API size_t intern_snapshot_count(const struct intern_snapshot *snap)
 	return snap ? snap->count : 0;
 }
 
+INTERN_API struct intern_str *intern_snapshot_str(const struct intern_snapshot *snap, uint32_t id)
+{
+	struct intern_str *s;
+
+	if (!snap) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* Checked at open unless the file was trusted; a lie still gives
+	 * NULL or a whole record inside the string area. */
+	s = id < snap->count ? intern__snap_record(snap, snap->ids[id]) : NULL;
+	if (!s)
+		errno = ENOENT;
+	return s;
+}
+
+INTERN_API uint32_t intern_snapshot_find(const struct intern_snapshot *snap, const char *data,
+					 size_t len)
+{
+	const struct intern_str *s;
+
+	if (!snap || intern__check_bytes(data, len) < 0) {
+		errno = EINVAL;
+		return INTERN_ID_NONE;
+	}
+	if (!data)
+		data = ""; /* len is 0 */
+	s = intern__snap_find(snap, data, len);
+	if (!s || s->ob_hash >= snap->count) {
+		errno = ENOENT;
+		return INTERN_ID_NONE;
+	}
+	return s->ob_hash;
+}
+
+/* Displacements of the index entries into info->probe_hist. */
+static void probe_histogram(const struct intern_snapshot *snap, struct intern_snapshot_info *info)
+{
+	for (uint64_t i = 0; i <= snap->mask; i++) {
+		const uint64_t v = snap->index[i];
+		const struct intern_str *s;
+		uint64_t d;
+
+		if (!v || !(s = intern__snap_record(snap, (uint32_t)v * (uint64_t)INTERN__SNAP_STR_ALIGN)))
+			continue;
+		d = (i - intern__snap_hash(snap->seed, intern__data(s), s->ob_len)) & snap->mask;
+		info->probe_hist[d < 15 ? d : 15]++;
+	}
+}
+
+INTERN_API int intern_snapshot_info(const struct intern_snapshot *snap,
+				    struct intern_snapshot_info *info)
+{
+	const struct intern__snap_header *h;
+
+	if (!snap || !info)
+		return -EINVAL;
+	h = (const struct intern__snap_header *)snap->base;
+	memset(info, 0, sizeof(*info));
+	info->format = h->format;
+	info->str_abi = h->str_abi;
+	info->big_endian = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__;
+	info->word_size = h->word_size;
+	info->count = snap->count;
+	info->file_size = h->file_size;
+	info->string_area = h->strings_size;
+	info->index_slots = h->index_slots;
+	info->hash = "XXH3-64";
+	info->seed = h->seed;
+	info->max_probe = h->max_probe;
+	info->header_checksum = h->header_checksum;
+	info->body_checksum = h->body_checksum;
+	for (uint32_t id = 0; id < snap->count; id++) {
+		const struct intern_str *s = intern__snap_record(snap, snap->ids[id]);
+
+		info->string_bytes += s ? s->ob_len : 0;
+	}
+	probe_histogram(snap, info);
+	return 0;
+}
+
 /* ------------------------------------------------------------------------
  * The interpreter
  * ---------------------------------------------------------------------- */

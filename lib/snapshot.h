@@ -121,6 +121,21 @@ static inline struct intern_str *intern__snap_find(const struct intern_snapshot 
 	return NULL;
 }
 
+/* The string whose record starts at file offset `at`, if the whole record
+ * (header, bytes, NUL) lies inside the string area, else NULL: what
+ * intern_id_str() and intern_snapshot_str() return for a trusted file's
+ * ID table, whatever it says. */
+static inline struct intern_str *intern__snap_record(const struct intern_snapshot *snap,
+						     uint64_t at)
+{
+	const struct intern_str *s = (const struct intern_str *)(snap->base + at);
+
+	if (at < snap->str_begin || at % INTERN__SNAP_STR_ALIGN ||
+	    at + sizeof(*s) >= snap->str_end || s->ob_len >= snap->str_end - at - sizeof(*s))
+		return NULL;
+	return (struct intern_str *)s;
+}
+
 /* Is `s` a string inside `snap`'s string area?  (Its start: a string
  * handed in by a caller is one the library returned.) */
 static inline bool intern__snap_holds(const struct intern_snapshot *snap,

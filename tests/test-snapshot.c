@@ -113,6 +113,51 @@ static bool mapped(const struct intern_str *s)
 	       test_is_read_only(s, sizeof(*s) + intern_str_len(s) + 1);
 }
 
+/* intern_snapshot_str, _find and _info: the file read without an
+ * interpreter. */
+static void check_without_interp(const char *path)
+{
+	struct intern_snapshot *snap = open_ok(path, 0);
+	struct intern_snapshot_info info;
+	uint64_t bytes = 0, hist = 0;
+	char buf[48];
+	struct stat st;
+
+	for (unsigned i = 0; i < NWORDS; i++) {
+		size_t n = word(i, buf);
+
+		ck_assert_content(intern_snapshot_str(snap, i), buf, n);
+		ck_assert_uint_eq(intern_snapshot_find(snap, buf, n), i);
+		bytes += n;
+	}
+	bytes += 6; /* "123456" */
+	errno = 0;
+	ck_assert_uint_eq(intern_snapshot_find(snap, "absent", 6), INTERN_ID_NONE);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_uint_eq(intern_snapshot_find(snap, "x", 1), INTERN_ID_NONE); /* built-in */
+	ck_assert_uint_eq(intern_snapshot_find(NULL, "x", 1), INTERN_ID_NONE);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(intern_snapshot_str(snap, NWORDS + 1));
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(intern_snapshot_info(snap, &info), 0);
+	ck_assert_int_eq(intern_snapshot_info(NULL, &info), -EINVAL);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(info.format, 1);
+	ck_assert_uint_eq(info.str_abi, 1);
+	ck_assert_uint_eq(info.word_size, sizeof(void *));
+	ck_assert_uint_eq(info.count, NWORDS + 1);
+	ck_assert_uint_eq(info.file_size, (uint64_t)st.st_size);
+	ck_assert_uint_eq(info.string_bytes, bytes);
+	ck_assert_uint_ge(info.index_slots, 2 * info.count);
+	ck_assert_str_eq(info.hash, "XXH3-64");
+	for (unsigned d = 0; d < 16; d++) {
+		hist += info.probe_hist[d];
+		ck_assert(info.probe_hist[d] == 0 || d <= info.max_probe);
+	}
+	ck_assert_uint_eq(hist, info.count);
+	intern_snapshot_close(snap);
+}
+
 START_TEST(test_write_and_map)
 {
 	const char *path;
@@ -127,6 +172,7 @@ START_TEST(test_write_and_map)
 	}
 	ck_assert_uint_eq(intern_snapshot_count(NULL), 0);
 	intern_snapshot_close(NULL);
+	check_without_interp(path);
 	/* Written atomically: no temporary file is left. */
 	ck_assert_int_eq(files_in_dir(), 1);
 	remove_dir();
@@ -797,6 +843,7 @@ START_TEST(test_trusted_lies)
 		errno = 0;
 		ck_assert_ptr_null(intern_id_str(interp, i));
 		ck_assert_int_eq(errno, ENOENT);
+		ck_assert_uint_eq(intern_id_of(interp, intern_id_str(interp, i)), INTERN_ID_NONE);
 	}
 	intern_interp_free(interp);
 	free(f.p);
