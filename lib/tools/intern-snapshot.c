@@ -8,12 +8,11 @@
  *   intern-snapshot get [--trusted] FILE ID
  *   intern-snapshot id [--trusted] FILE STRING
  *
- * The library writes, validates and maps the file, and a refused file is
- * reported with the library's own reason.  Only `info` reads the file
- * itself, after the library has accepted it: the header's fields and the
- * index's probe lengths, which the API does not expose, read as
- * docs/snapshot.md lays them out (the format's documented reader).  Exit status: 0 done, 1 failed (a refused or
- * unreadable file, a string not found), 2 bad usage.
+ * Everything about the file goes through the public API: the library
+ * writes, validates, maps and describes it (intern_snapshot_info), and a
+ * refused file is reported with the library's own reason.  Exit status:
+ * 0 done, 1 failed (a refused or unreadable file, a string not found), 2
+ * bad usage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,14 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include <intern.h>
 
 #include "tokens.h"
@@ -264,189 +255,63 @@ static struct intern_snapshot *open_or_say(const char *path, unsigned flags)
 	return snap;
 }
 
-/* An interpreter on the snapshot, for its IDs; NULL after a message. */
-static struct intern_interp *interp_on(struct intern_snapshot *snap)
-{
-	struct intern_interp *interp = intern_interp_new_snapshot(NULL, snap);
-
-	if (!interp)
-		fprintf(stderr, "%s: an interpreter on the snapshot: %s\n", progname,
-			strerror(errno));
-	return interp;
-}
-
 /* ---------------------------------------------------------------------------
  * info
  * ------------------------------------------------------------------------- */
 
-/* Bytes and lengths of every string, read through its ID. */
-static void print_strings(struct intern_interp *interp, size_t count)
+#define PROBE_BUCKETS (sizeof(((struct intern_snapshot_info *)0)->probe_hist) / sizeof(uint64_t))
+
+static void print_header(const struct intern_snapshot_info *in)
 {
-	size_t bytes = 0, min = SIZE_MAX, max = 0;
-
-	for (size_t id = 0; id < count; id++) {
-		size_t len = intern_str_len(intern_id_str(interp, (uint32_t)id));
-
-		bytes += len;
-		min = len < min ? len : min;
-		max = len > max ? len : max;
-	}
-	printf("strings:        %zu\n", count);
-	printf("string bytes:   %zu (without the NULs)\n", bytes);
-	if (count)
-		printf("length:         mean %.2f, min %zu, max %zu\n", (double)bytes / count, min,
-		       max);
+	printf("size:           %" PRIu64 " bytes (%.1f MiB)\n", in->file_size,
+	       in->file_size / 1048576.0);
+	printf("format:         %" PRIu32 ", string ABI %" PRIu32 "\n", in->format, in->str_abi);
+	printf("byte order:     %s-endian\n", in->big_endian ? "big" : "little");
+	printf("word size:      %" PRIu32 " bytes\n", in->word_size);
+	printf("count:          %" PRIu32 " (IDs 0 to count - 1)\n", in->count);
+	printf("string area:    %" PRIu64 " bytes (headers, NULs and padding included)\n",
+	       in->string_area);
+	printf("index:          %" PRIu64 " slots of 8 bytes (%.1f%% full)\n", in->index_slots,
+	       in->index_slots ? 100.0 * in->count / in->index_slots : 0.0);
+	printf("hash:           %s, seed 0x%016" PRIx64 "\n", in->hash, in->seed);
+	printf("max probe:      %" PRIu32 "\n", in->max_probe);
+	printf("checksums:      header 0x%016" PRIx64 ", body 0x%016" PRIx64 "\n",
+	       in->header_checksum, in->body_checksum);
 }
 
-/* ---------------------------------------------------------------------------
- * The header and the index, as docs/snapshot.md lays them out
- * ------------------------------------------------------------------------- */
-
-/* Header fields, by their documented offsets (native byte order: the
- * library refuses any other before we get here). */
-enum {
-	H_BYTE_ORDER = 8,
-	H_FORMAT = 12,
-	H_STR_ABI = 16,
-	H_STR_HEADER = 20,
-	H_WORD_SIZE = 24,
-	H_HASH = 36,
-	H_SEED = 40,
-	H_COUNT = 48,
-	H_MAX_PROBE = 52,
-	H_INDEX_SLOTS = 56,
-	H_FILE_SIZE = 64,
-	H_STRINGS_OFFSET = 72,
-	H_STRINGS_SIZE = 80,
-	H_INDEX_OFFSET = 88,
-	H_IDS_OFFSET = 96,
-	H_BODY_CHECKSUM = 104,
-	H_HEADER_CHECKSUM = 120,
-	H_SIZE = 128
-};
-
-#define PROBE_BUCKETS 17 /* displacements 0..15, then 16 and more */
-
-static uint32_t u32_at(const unsigned char *p, size_t off)
+/* The index's displacements, and the strings' bytes and lengths (read
+ * through their IDs). */
+static void print_stats(const struct intern_snapshot *snap, const struct intern_snapshot_info *in)
 {
-	uint32_t v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
-static uint64_t u64_at(const unsigned char *p, size_t off)
-{
-	uint64_t v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
-/* The displacement of every index entry from its home slot, counted into
- * hist[]; slots that name no record inside the file (possible only in a
- * file opened --trusted) are counted in *bad.  Returns the largest. */
-static uint64_t probe_lengths(const unsigned char *file, uint64_t size, uint64_t hist[],
-			      uint64_t *bad)
-{
-	uint64_t slots = u64_at(file, H_INDEX_SLOTS), at = u64_at(file, H_INDEX_OFFSET);
-	uint64_t seed = u64_at(file, H_SEED), max = 0;
-
-	if (slots == 0 || (slots & (slots - 1)) || at > size || slots > (size - at) / 8)
-		return (*bad = slots), 0;
-	for (uint64_t i = 0; i < slots; i++) {
-		uint64_t slot = u64_at(file, at + 8 * i), rec = (slot & 0xffffffffu) * 8, len, d;
-
-		if (!slot)
-			continue;
-		if (rec > size - 16 || (len = u32_at(file, rec + 4)) > size - rec - 16) {
-			(*bad)++;
-			continue;
-		}
-		d = (i - XXH3_64bits_withSeed(file + rec + 16, len, seed)) & (slots - 1);
-		hist[d < PROBE_BUCKETS - 1 ? d : PROBE_BUCKETS - 1]++;
-		max = d > max ? d : max;
-	}
-	return max;
-}
-
-static void print_probes(const uint64_t hist[], uint64_t count, uint64_t max, uint64_t bad)
-{
+	size_t min = SIZE_MAX, max = 0;
 	uint64_t sum = 0;
 
 	printf("probe lengths:  displacement from the home slot: strings\n");
-	for (int d = 0; d < PROBE_BUCKETS; d++) {
-		sum += hist[d] * (uint64_t)d;
-		if (hist[d])
-			printf("  %s%-3d %12" PRIu64 "  %5.1f%%\n",
-			       d == PROBE_BUCKETS - 1 ? ">=" : "  ", d, hist[d],
-			       count ? 100.0 * hist[d] / count : 0.0);
+	for (size_t d = 0; d < PROBE_BUCKETS; d++) {
+		sum += in->probe_hist[d] * d;
+		if (in->probe_hist[d])
+			printf("  %s%-3zu %12" PRIu64 "  %5.1f%%\n",
+			       d == PROBE_BUCKETS - 1 ? ">=" : "  ", d, in->probe_hist[d],
+			       in->count ? 100.0 * in->probe_hist[d] / in->count : 0.0);
 	}
-	printf("  mean %.3f, longest %" PRIu64 "%s\n", count ? (double)sum / count : 0.0, max,
-	       max >= PROBE_BUCKETS - 1 ? " (the mean counts the last bucket as 16)" : "");
-	if (bad)
-		printf("  %" PRIu64 " slots name no record inside the file\n", bad);
-}
+	printf("  mean %.3f%s\n", in->count ? (double)sum / in->count : 0.0,
+	       in->probe_hist[PROBE_BUCKETS - 1] ? " (the last bucket counted as its least)" : "");
+	for (uint32_t id = 0; id < in->count; id++) {
+		size_t len = intern_str_len(intern_snapshot_str(snap, id));
 
-static void print_header(const unsigned char *h, uint64_t size)
-{
-	const uint32_t one = 1;
-	bool little = *(const unsigned char *)&one == 1;
-	uint64_t slots = u64_at(h, H_INDEX_SLOTS), count = u32_at(h, H_COUNT);
-
-	printf("size:           %" PRIu64 " bytes (%.1f MiB)\n", size, size / 1048576.0);
-	printf("format:         %" PRIu32 ", string ABI %" PRIu32 " (%" PRIu32 "-byte headers)\n",
-	       u32_at(h, H_FORMAT), u32_at(h, H_STR_ABI), u32_at(h, H_STR_HEADER));
-	printf("byte order:     %s-endian (mark 0x%08" PRIx32 ")\n", little ? "little" : "big",
-	       u32_at(h, H_BYTE_ORDER));
-	printf("word size:      %" PRIu32 " bytes\n", u32_at(h, H_WORD_SIZE));
-	printf("count:          %" PRIu64 " (IDs 0 to count - 1)\n", count);
-	printf("strings area:   %" PRIu64 " bytes at offset %" PRIu64 "\n",
-	       u64_at(h, H_STRINGS_SIZE), u64_at(h, H_STRINGS_OFFSET));
-	printf("index:          %" PRIu64 " slots of 8 bytes at offset %" PRIu64 " (%.1f%% full)\n",
-	       slots, u64_at(h, H_INDEX_OFFSET), slots ? 100.0 * count / slots : 0.0);
-	printf("ID table:       %" PRIu64 " bytes at offset %" PRIu64 "\n", 8 * count,
-	       u64_at(h, H_IDS_OFFSET));
-	printf("hash:           %s, seed 0x%016" PRIx64 "\n",
-	       u32_at(h, H_HASH) == 1 ? "XXH3-64" : "unknown", u64_at(h, H_SEED));
-	printf("max probe:      %" PRIu32 " (recorded in the header)\n", u32_at(h, H_MAX_PROBE));
-	printf("checksums:      header 0x%016" PRIx64 ", body 0x%016" PRIx64 " (XXH3-64)\n",
-	       u64_at(h, H_HEADER_CHECKSUM), u64_at(h, H_BODY_CHECKSUM));
-}
-
-/* The header and the probe lengths of the file at `path`, mapped on our
- * own; 0, or -1 after a message. */
-static int print_layout(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	uint64_t hist[PROBE_BUCKETS] = { 0 }, bad = 0, max;
-	struct stat sb;
-	void *map;
-
-	if (fd < 0 || fstat(fd, &sb) < 0 || sb.st_size < H_SIZE) {
-		fprintf(stderr, "%s: %s: cannot read the header: %s\n", progname, path,
-			fd < 0 ? strerror(errno) : "too short");
-		if (fd >= 0)
-			close(fd);
-		return -1;
+		min = len < min ? len : min;
+		max = len > max ? len : max;
 	}
-	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		fprintf(stderr, "%s: %s: mmap: %s\n", progname, path, strerror(errno));
-		return -1;
-	}
-	print_header(map, (uint64_t)sb.st_size);
-	max = probe_lengths(map, (uint64_t)sb.st_size, hist, &bad);
-	print_probes(hist, u32_at(map, H_COUNT), max, bad);
-	munmap(map, (size_t)sb.st_size);
-	return 0;
+	printf("string bytes:   %" PRIu64 " (without the NULs)\n", in->string_bytes);
+	if (in->count)
+		printf("length:         mean %.2f, min %zu, max %zu\n",
+		       (double)in->string_bytes / in->count, min, max);
 }
 
 static int cmd_info(int argc, char **argv)
 {
+	struct intern_snapshot_info in;
 	struct intern_snapshot *snap;
-	struct intern_interp *interp;
 	unsigned flags;
 
 	if (read_options(argc, argv, 1, &flags) < 0)
@@ -454,22 +319,15 @@ static int cmd_info(int argc, char **argv)
 	snap = open_or_say(argv[optind], flags);
 	if (!snap)
 		return 1;
-	interp = interp_on(snap);
-	if (interp) {
-		printf("file:           %s\n", argv[optind]);
-		if (print_layout(argv[optind]) < 0) {
-			intern_interp_free(interp);
-			intern_snapshot_close(snap);
-			return 1;
-		}
-		print_strings(interp, intern_snapshot_count(snap));
-		printf("validation:     %s\n", flags & INTERN_SNAPSHOT_TRUSTED
-						       ? "header only (--trusted): accepted"
-						       : "full (checksum and structure): valid");
-		intern_interp_free(interp);
-	}
+	intern_snapshot_info(snap, &in);
+	printf("file:           %s\n", argv[optind]);
+	print_header(&in);
+	print_stats(snap, &in);
+	printf("validation:     %s\n", flags & INTERN_SNAPSHOT_TRUSTED
+					       ? "header only (--trusted): accepted"
+					       : "full (checksum and structure): valid");
 	intern_snapshot_close(snap);
-	return interp ? 0 : 1;
+	return 0;
 }
 
 /* ---------------------------------------------------------------------------
@@ -479,10 +337,9 @@ static int cmd_info(int argc, char **argv)
 static int cmd_get(int argc, char **argv)
 {
 	struct intern_snapshot *snap;
-	struct intern_interp *interp;
-	struct intern_str *s = NULL;
-	unsigned flags;
+	struct intern_str *s;
 	unsigned long long id;
+	unsigned flags;
 	char *end;
 
 	if (read_options(argc, argv, 2, &flags) < 0)
@@ -494,17 +351,14 @@ static int cmd_get(int argc, char **argv)
 	snap = open_or_say(argv[optind], flags);
 	if (!snap)
 		return 1;
-	interp = interp_on(snap);
-	if (interp && id < intern_snapshot_count(snap))
-		s = intern_id_str(interp, (uint32_t)id);
+	s = id < UINT32_MAX ? intern_snapshot_str(snap, (uint32_t)id) : NULL;
 	if (s) {
 		fwrite(intern_str_data(s), 1, intern_str_len(s), stdout);
 		putchar('\n');
-	} else if (interp) {
+	} else {
 		fprintf(stderr, "%s: %s: no string with ID %llu (%zu strings, IDs from 0)\n",
 			progname, argv[optind], id, intern_snapshot_count(snap));
 	}
-	intern_interp_free(interp);
 	intern_snapshot_close(snap);
 	return s ? 0 : 1;
 }
@@ -512,36 +366,24 @@ static int cmd_get(int argc, char **argv)
 static int cmd_id(int argc, char **argv)
 {
 	struct intern_snapshot *snap;
-	struct intern_interp *interp;
-	struct intern_str *s = NULL;
-	uint32_t id = INTERN_ID_NONE;
-	bool found = false;
+	const char *str;
 	unsigned flags;
+	uint32_t id;
 
 	if (read_options(argc, argv, 2, &flags) < 0)
 		return usage_error("id: FILE STRING expected");
 	snap = open_or_say(argv[optind], flags);
 	if (!snap)
 		return 1;
-	interp = interp_on(snap);
-	if (interp) {
-		const char *str = argv[optind + 1];
-
-		s = intern_lookup(interp, str, strlen(str));
-		/* Found in the interpreter means in the file, or a built-in. */
-		if (s)
-			id = intern_id_of(interp, s);
-		found = id < intern_snapshot_count(snap);
-		if (found)
-			printf("%" PRIu32 "\n", id);
-		else
-			fprintf(stderr, "%s: %s: \"%s\" is not in the snapshot\n", progname,
-				argv[optind], str);
-		intern_str_decref(s);
-		intern_interp_free(interp);
-	}
+	str = argv[optind + 1];
+	id = intern_snapshot_find(snap, str, strlen(str));
+	if (id != INTERN_ID_NONE)
+		printf("%" PRIu32 "\n", id);
+	else
+		fprintf(stderr, "%s: %s: \"%s\" is not in the snapshot\n", progname, argv[optind],
+			str);
 	intern_snapshot_close(snap);
-	return found ? 0 : 1;
+	return id != INTERN_ID_NONE ? 0 : 1;
 }
 
 int main(int argc, char **argv)
