@@ -861,8 +861,9 @@ struct intern_stats {
 	 * A lookup is the lock-free probe every intern_bytes, intern_lookup,
 	 * intern_auto (identifier), intern_mortal and intern_immortal call
 	 * makes first, except when a built-in singleton answers (0/1-byte
-	 * strings, small integers) or the string is already canonical in
-	 * `interp`; intern_static makes none. */
+	 * strings, small integers), the interpreter's snapshot does (its
+	 * hits write nothing, not even a counter) or the string is already
+	 * canonical in `interp`; intern_static makes none. */
 	uint64_t hits;          /* lookups that returned a canonical string */
 	uint64_t misses;        /* lookups that found none (or a dying one) */
 	uint64_t inserts;       /* entries added, static ones included */

@@ -577,6 +577,36 @@ static const struct intern_str *str_at(const struct intern_snapshot *snap, uint6
 	return (const struct intern_str *)(snap->base + at);
 }
 
+/* The index lists the string `s` at `at`: a probe of its bytes reaches
+ * its slot within max_probe (so its tag is right and no empty slot lies
+ * between its home and it), passing no other string with equal bytes. */
+static int check_indexed(const struct intern_snapshot *snap, const struct intern_str *s,
+			 uint64_t at, char *why, size_t n)
+{
+	const uint64_t h = intern__snap_hash(snap->seed, intern__data(s), s->ob_len);
+	const uint64_t want = intern__snap_slot(h, at);
+	uint64_t i = h & snap->mask;
+
+	for (uint32_t d = 0; d <= snap->max_probe; d++, i = (i + 1) & snap->mask) {
+		const uint64_t v = snap->index[i];
+		const struct intern_str *t;
+
+		if (v == want)
+			return 0;
+		if (v == 0)
+			break;
+		if ((uint32_t)(v >> 32) != (uint32_t)(h >> 32))
+			continue;
+		t = intern__snap_record(snap, (uint32_t)v * (uint64_t)INTERN__SNAP_STR_ALIGN);
+		if (t && intern__same_bytes(t, intern__data(s), s->ob_len))
+			return fail(why, n, EBADMSG, "strings %u and %u have equal bytes",
+				    t->ob_hash, s->ob_hash);
+	}
+	return fail(why, n, EBADMSG,
+		    "string %u: the index does not list it within %u slots of its home",
+		    s->ob_hash, snap->max_probe);
+}
+
 /* One string of the area at `at`, ending before `end`: its record size in
  * *rec, or an error. */
 static int check_string(const struct intern_snapshot *snap, uint64_t at, uint64_t *rec,
@@ -609,7 +639,7 @@ static int check_string(const struct intern_snapshot *snap, uint64_t at, uint64_
 	if (intern__builtin(data, s->ob_len))
 		return fail(why, n, EBADMSG, "string %u: the bytes of a built-in singleton",
 			    s->ob_hash);
-	return 0;
+	return check_indexed(snap, s, at, why, n);
 }
 
 /*
@@ -617,7 +647,9 @@ static int check_string(const struct intern_snapshot *snap, uint64_t at, uint64_
  * none overlaps another; each claims the ID whose table entry points at
  * it.  `count` strings that fill the area exactly, each with a distinct
  * ID (distinct offsets), means the ID table is a bijection onto the
- * strings' starts: no entry points into the middle of a string.
+ * strings' starts: no entry points into the middle of a string.  Each
+ * string is looked for in the index as a lookup would (check_indexed):
+ * the area is read in order, once, and only the index at random.
  */
 static int check_strings(const struct intern_snapshot *snap, char *why, size_t n)
 {
@@ -637,79 +669,18 @@ static int check_strings(const struct intern_snapshot *snap, char *why, size_t n
 	return 0;
 }
 
-/* Index slot i: names a string start (via its ID), with the right tag,
- * within max_probe of its home, with no empty slot between (run: the
- * slots before i since the last empty one), not listed twice. */
-static int check_slot(const struct intern_snapshot *snap, uint64_t i, uint64_t run,
-		      unsigned char *listed, char *why, size_t n)
+/* Every string was found in a slot of its own (distinct offsets make
+ * distinct slot values): if no other slot is used, the index lists
+ * exactly the strings, each once. */
+static int check_index_count(const struct intern_snapshot *snap, char *why, size_t n)
 {
-	const uint64_t v = snap->index[i], at = (uint32_t)v * (uint64_t)INTERN__SNAP_STR_ALIGN;
-	const struct intern_str *s;
-	uint64_t h, d;
+	uint64_t used = 0;
 
-	if (at < snap->str_begin || at + sizeof(*s) > snap->str_end ||
-	    str_at(snap, at)->ob_hash >= snap->count || snap->ids[str_at(snap, at)->ob_hash] != at)
-		return fail(why, n, EBADMSG, "index slot %llu: not the start of a string",
-			    (unsigned long long)i);
-	s = str_at(snap, at);
-	h = intern__snap_hash(snap->seed, intern__data(s), s->ob_len);
-	d = (i - h) & snap->mask;
-	if ((uint32_t)(v >> 32) != (uint32_t)(h >> 32))
-		return fail(why, n, EBADMSG, "index slot %llu: tag of string %u wrong",
-			    (unsigned long long)i, s->ob_hash);
-	if (d > snap->max_probe || d > run)
-		return fail(why, n, EBADMSG,
-			    "index slot %llu: string %u lies %llu slots from home, past the probe",
-			    (unsigned long long)i, s->ob_hash, (unsigned long long)d);
-	if (listed[s->ob_hash]++)
-		return fail(why, n, EBADMSG, "index lists string %u twice", s->ob_hash);
-	return 0;
-}
-
-/* The index: every string listed once, reachable by the bounded probe. */
-static int check_index(const struct intern_snapshot *snap, char *why, size_t n)
-{
-	unsigned char *listed = intern__calloc((size_t)snap->count + 1, 1);
-	uint64_t start = 0, run = 0, used = 0;
-	int rc = 0;
-
-	if (!listed)
-		return fail(why, n, ENOMEM, "out of memory");
-	/* Start after an empty slot, if any: runs then never wrap unseen. */
-	while (start <= snap->mask && snap->index[start])
-		start++;
-	run = start > snap->mask ? snap->mask + 1 : 0;
-	for (uint64_t k = 1; k <= snap->mask + 1 && rc == 0; k++) {
-		uint64_t i = (start + k) & snap->mask;
-
-		if (!snap->index[i]) {
-			run = 0;
-			continue;
-		}
-		used++;
-		rc = check_slot(snap, i, run, listed, why, n);
-		run++;
-	}
-	if (rc == 0 && used != snap->count)
-		rc = fail(why, n, EBADMSG, "the index lists %llu strings, the header says %u",
-			  (unsigned long long)used, snap->count);
-	intern__free(listed);
-	return rc;
-}
-
-/* No two strings with equal bytes: each must be what a lookup of its
- * bytes finds (every string is reachable, so an equal one earlier on the
- * probe would be found instead). */
-static int check_unique(const struct intern_snapshot *snap, char *why, size_t n)
-{
-	for (uint32_t id = 0; id < snap->count; id++) {
-		const struct intern_str *s = str_at(snap, snap->ids[id]);
-		const struct intern_str *f = intern__snap_find(snap, intern__data(s), s->ob_len);
-
-		if (f != s)
-			return fail(why, n, EBADMSG, "strings %u and %u have equal bytes", id,
-				    f ? f->ob_hash : id);
-	}
+	for (uint64_t i = 0; i <= snap->mask; i++)
+		used += snap->index[i] != 0;
+	if (used != snap->count)
+		return fail(why, n, EBADMSG, "the index lists %llu strings, the header says %u",
+			    (unsigned long long)used, snap->count);
 	return 0;
 }
 
@@ -723,9 +694,7 @@ static int check_body(const struct intern_snapshot *snap, const struct intern__s
 		return fail(why, n, EBADMSG, "checksum mismatch: the file is corrupted");
 	rc = check_strings(snap, why, n);
 	if (rc == 0)
-		rc = check_index(snap, why, n);
-	if (rc == 0)
-		rc = check_unique(snap, why, n);
+		rc = check_index_count(snap, why, n);
 	return rc;
 }
 

@@ -782,14 +782,14 @@ START_TEST(test_refused_index)
 	make_dir();
 	f = slurp(write_words("a.snap"));
 	/* An entry that names no string start, or the middle of one. */
-	WITH_RESEALED(f, EBADMSG, "not the start", *first_slot(&g_) += 1);
-	WITH_RESEALED(f, EBADMSG, "not the start", *first_slot(&g_) |= 0xffffffffu);
-	WITH_RESEALED(f, EBADMSG, "tag", *first_slot(&g_) ^= 1ull << 40);
+	WITH_RESEALED(f, EBADMSG, "does not list", *first_slot(&g_) += 1);
+	WITH_RESEALED(f, EBADMSG, "does not list", *first_slot(&g_) |= 0xffffffffu);
+	WITH_RESEALED(f, EBADMSG, "does not list", *first_slot(&g_) ^= 1ull << 40); /* tag */
 	/* Listed twice; not listed. */
-	WITH_RESEALED(f, EBADMSG, "", *empty_slot(&g_) = *first_slot(&g_));
-	WITH_RESEALED(f, EBADMSG, "", *first_slot(&g_) = 0);
+	WITH_RESEALED(f, EBADMSG, "the index lists", *empty_slot(&g_) = *first_slot(&g_));
+	WITH_RESEALED(f, EBADMSG, "does not list", *first_slot(&g_) = 0);
 	/* Displaced further than the header's max probe. */
-	WITH_RESEALED(f, EBADMSG, "past the probe", { reindex(&g_); ck_assert_uint_gt(h->max_probe, 0); h->max_probe = 0; });
+	WITH_RESEALED(f, EBADMSG, "within 0 slots", { reindex(&g_); ck_assert_uint_gt(h->max_probe, 0); h->max_probe = 0; });
 	/* A full index (every slot taken: a probe that would loop) pointing
 	 * at one string. */
 	WITH_RESEALED(f, EBADMSG, "", {
