@@ -33,7 +33,11 @@
  *     -EMFILE     intern_interp_new() with INTERN_INTERP_MAX interpreters alive;
  *     -ENOSPC     a new mortal entry would pass the interpreter's quota
  *                 (struct intern_config: max_mortal, max_mortal_bytes);
- *     ENOENT      (errno) intern_lookup() found nothing.
+ *     ENOENT      (errno) intern_lookup() found nothing, intern_id_str()
+ *                 has no string for the ID;
+ *     ENOEXEC, ENOTSUP, EBADMSG  (errno) intern_snapshot_open(): not a
+ *                 snapshot, a snapshot this library cannot read, a
+ *                 corrupted one.
  *   On every failure the caller's references are untouched and still valid.
  *
  *   Misuse without an error to return (a decref past zero, an incref or
@@ -207,6 +211,9 @@ struct intern_str {
 };
 
 #define INTERN_STR_F_STATIC 0x01u /* statically allocated: never freed */
+/* With INTERN_STR_F_STATIC: inside a mapped snapshot (docs/snapshot.md),
+ * so it lives as long as the mapping, not the process. */
+#define INTERN_STR_F_MAPPED 0x02u
 
 /* The largest length a string may have: 2^31 - 1 bytes. */
 #define INTERN_STR_MAX_LEN ((size_t)0x7fffffff)
@@ -710,6 +717,231 @@ intern_interp_add_statics(struct intern_interp *interp,
 			  const struct intern_static_table *table);
 
 /* ---------------------------------------------------------------------------
+ * Snapshots and IDs
+ * ------------------------------------------------------------------------- */
+
+/*
+ * A snapshot is a file of immortal strings that processes map read-only
+ * and shared (docs/snapshot.md has the format).  Each string in it is a
+ * canonical struct intern_str, IMMORTAL_STATIC with INTERN_STR_F_STATIC
+ * and INTERN_STR_F_MAPPED,
+ * beside a read-only hash index: an interpreter created with a snapshot
+ * returns the object inside the mapping for its bytes, by every route,
+ * with no allocation, no lock and no write, and maps the file in constant
+ * time.  Every snapshot string has a dense 32-bit ID, its index in the
+ * file, the same in every process and across restarts that map the same
+ * file; the interpreter's other immortal strings get IDs on request, from
+ * the snapshot's count upward, never reused while the interpreter lives.
+ */
+struct intern_snapshot;
+struct intern_snapshot_builder;
+
+/* "No ID": what intern_id_of() returns on failure. */
+#define INTERN_ID_NONE UINT32_MAX
+
+/* intern_snapshot_open() flag: check the header and its checksum only. */
+#define INTERN_SNAPSHOT_TRUSTED 0x1u
+
+/*
+ * Create an empty builder: a set of strings to write as a snapshot.
+ * Returns a new builder, to be freed with intern_snapshot_builder_free(),
+ * or NULL with errno ENOMEM.
+ * Thread-safe; allocates.  A builder itself is not synchronized: one
+ * thread at a time uses it.
+ */
+INTERN_EXPORT struct intern_snapshot_builder *intern_snapshot_builder_new(void);
+
+/*
+ * Add `len` bytes at `data` (copied).  IDs are given in order of first
+ * addition, from 0; adding bytes already in the builder is a no-op (it
+ * keeps its ID), and so is adding the bytes of a built-in singleton (the
+ * empty and one-byte strings, the small integers' decimal text), which are
+ * static in every process already.
+ * Returns 0, or -EINVAL (NULL builder, data NULL with len > 0), -EOVERFLOW
+ * (len > INTERN_STR_MAX_LEN, or the builder would pass 2^32 - 1 strings or
+ * the format's size limit) or -ENOMEM; the builder is unchanged then.
+ * Not synchronized: the caller excludes other calls on `b`.
+ */
+INTERN_EXPORT int intern_snapshot_builder_add(struct intern_snapshot_builder *b,
+					      const char *data, size_t len);
+
+/*
+ * Add every immortal string of `interp`, in this order: the strings of
+ * its snapshot in ID order, then its other strings with an ID in ID order,
+ * then its immortal strings without an ID (immortal dynamic and filed
+ * statics, in no particular order).  Into an empty builder, this keeps
+ * every ID: a snapshot written from a process that mapped snapshot S
+ * gives S's strings, and the strings the process numbered since, the IDs
+ * they had.  Borrows `interp` for the call.
+ * Returns 0, -EINVAL (a NULL or freed argument), -EOVERFLOW, -ENOMEM
+ * (the strings added before the failure stay added) or -EBADMSG (a
+ * snapshot opened with INTERN_SNAPSHOT_TRUSTED whose ID table lies).
+ * Not synchronized on `b`; thread-safe on `interp`: it may run while
+ * other threads intern there (strings made immortal meanwhile may be
+ * missed), takes each shard's lock in turn and the ID lock.
+ */
+INTERN_EXPORT int intern_snapshot_builder_add_interp(struct intern_snapshot_builder *b,
+						     struct intern_interp *interp);
+
+/*
+ * Write the builder's strings to `path` as a snapshot, atomically: into a
+ * temporary file in the same directory, flushed with fsync(), then renamed
+ * over `path`, so a reader sees the old file or the whole new one, never
+ * part of one.  The builder is unchanged and may be written again.
+ * Returns 0, or -EINVAL (a NULL argument), -ENOMEM, or the negative errno
+ * of the failing system call (open, write, fsync, rename...); the
+ * temporary file is removed on failure.
+ * Not synchronized on `b`; blocks on I/O.
+ */
+INTERN_EXPORT int intern_snapshot_builder_write(struct intern_snapshot_builder *b,
+						const char *path);
+
+/* Free a builder and its copies of the strings.  NULL is ignored.
+ * Not synchronized: no other call may use `b` during or after it. */
+INTERN_EXPORT void intern_snapshot_builder_free(struct intern_snapshot_builder *b);
+
+/*
+ * Open the snapshot at `path`: check it and map it read-only and shared
+ * (MAP_SHARED, PROT_READ), so that every process mapping the file shares
+ * its pages.  `flags` is 0, full validation in time linear in the file's
+ * size (the XXH3 checksum of the whole file, then the structure: every
+ * length and offset in bounds, strings NUL-terminated, not overlapping
+ * and not duplicated, the index and the ID table consistent), or
+ * INTERN_SNAPSHOT_TRUSTED, for files this deployment wrote itself: the
+ * header and its checksum only, constant time.  A file that changes
+ * after it was opened is undefined behaviour, as for any mapped file:
+ * replace a snapshot by renaming a new one over it (what
+ * intern_snapshot_builder_write() does), never by writing into it.
+ * Returns a new reference to a snapshot, dropped with
+ * intern_snapshot_close(), or NULL with errno: what open() or fstat()
+ * said (ENOENT, EACCES...), EINVAL (a NULL path, an unknown flag, a
+ * directory or other non-regular file), ENOEXEC (not a snapshot: empty,
+ * shorter than a header, a wrong magic), ENOTSUP (a snapshot of another
+ * format version, struct intern_str ABI, byte order or word size),
+ * EBADMSG (corrupted: a checksum or the structure), ENOMEM.  When `why`
+ * is not NULL and `why_len` > 0, a NUL-terminated sentence that says
+ * what was wrong ("string 17: its length runs past the string area") is
+ * written there on failure.
+ * Thread-safe; blocks on I/O; allocates.
+ */
+INTERN_EXPORT struct intern_snapshot *intern_snapshot_open(const char *path, unsigned flags,
+							   char *why, size_t why_len);
+
+/*
+ * Drop the caller's reference to `snap`.  The mapping goes when the last
+ * reference goes: interpreters created with it hold their own, so it may
+ * be closed right after intern_interp_new_snapshot().  NULL is ignored.
+ * Thread-safe; an atomic decrement; the last one unmaps.
+ */
+INTERN_EXPORT void intern_snapshot_close(struct intern_snapshot *snap);
+
+/* The number of strings in `snap`, whose IDs are 0..count-1; 0 for NULL.
+ * Thread-safe, reads an immutable field. */
+INTERN_EXPORT size_t intern_snapshot_count(const struct intern_snapshot *snap);
+
+/* What intern_snapshot_info() tells about an open snapshot. */
+struct intern_snapshot_info {
+	uint32_t format;           /* the file format's version */
+	uint32_t str_abi;          /* the layout version of struct intern_str in it */
+	bool big_endian;           /* the file's (and so this process's) byte order */
+	uint32_t word_size;        /* sizeof(void *) of the writer, in bytes */
+	uint32_t count;            /* strings, IDs 0..count-1 */
+	uint64_t file_size;        /* bytes */
+	uint64_t string_bytes;     /* the strings' lengths summed, NULs not counted */
+	uint64_t string_area;      /* bytes of the string area: headers, NULs, padding */
+	uint64_t index_slots;      /* slots of the hash index (8 bytes each) */
+	const char *hash;          /* the index hash, "XXH3-64" (seeded): static */
+	uint64_t seed;             /* its seed */
+	uint32_t max_probe;        /* the largest displacement in the index */
+	uint64_t header_checksum;  /* as stored (XXH3-64 of the header) */
+	uint64_t body_checksum;    /* as stored (XXH3-64 of the rest) */
+	uint64_t probe_hist[16];   /* strings at displacement 0..14, and 15 or more */
+};
+
+/*
+ * Fill `info` with `snap`'s header and index statistics (docs/snapshot.md
+ * has the fields' meaning in the file).  Walks the index and the ID table:
+ * linear in the number of strings (and their bytes, hashed for the
+ * displacements).  Returns 0 or -EINVAL (a NULL argument).
+ * Thread-safe, reads only (the mapping is immutable).
+ */
+INTERN_EXPORT int intern_snapshot_info(const struct intern_snapshot *snap,
+				       struct intern_snapshot_info *info);
+
+/*
+ * The string whose ID in `snap` is `id`, without an interpreter.
+ * Returns a borrowed reference (incref/decref are no-ops on it), valid
+ * while a reference to `snap` is held, or NULL with errno ENOENT (`id` >=
+ * the count) or EINVAL (NULL snap).
+ * Thread-safe, constant time, writes nothing.
+ */
+INTERN_EXPORT struct intern_str *intern_snapshot_str(const struct intern_snapshot *snap,
+						     uint32_t id);
+
+/*
+ * The ID of the string of `snap` with these `len` bytes, without an
+ * interpreter; the built-in singletons' bytes are never in a snapshot.
+ * Returns the ID, or INTERN_ID_NONE with errno ENOENT (not in it) or
+ * EINVAL (NULL snap, data NULL with len > 0).
+ * Thread-safe, lock-free, writes nothing: one hash and a bounded probe.
+ */
+INTERN_EXPORT uint32_t intern_snapshot_find(const struct intern_snapshot *snap,
+					    const char *data, size_t len);
+
+/*
+ * Create an interpreter (as intern_interp_new(), `config` the same)
+ * whose canonical strings start with `snap`'s: interning bytes that the
+ * snapshot holds, by any route (intern_bytes, intern_lookup, intern_auto,
+ * intern_int, intern_mortal and intern_immortal of an equal string),
+ * returns the object inside the mapping, IMMORTAL_STATIC, without a lock,
+ * an allocation or a write.  Static objects with those bytes are refused
+ * with -EEXIST (intern_static, intern_interp_add_statics): the snapshot's
+ * object is canonical.  A string of another snapshot (flag
+ * INTERN_STR_F_MAPPED) lives only as long as its mapping, so no other
+ * interpreter files it: intern_mortal() and intern_immortal() intern a
+ * copy of its bytes there, intern_static() and intern_interp_add_statics()
+ * refuse it with -EINVAL.  Takes its own reference on `snap`, dropped by
+ * intern_interp_free(); the mapped strings stay valid as long as
+ * the interpreter.
+ * Returns a new interpreter, or NULL with errno as intern_interp_new()
+ * (EINVAL also for a NULL `snap`).
+ * Thread-safe, as intern_interp_new().
+ */
+INTERN_EXPORT struct intern_interp *
+intern_interp_new_snapshot(const struct intern_config *config, struct intern_snapshot *snap);
+
+/* ---------------------------------------------------------------------------
+ * Dense IDs
+ * ------------------------------------------------------------------------- */
+
+/*
+ * The dense ID of `s` in `interp`.  A string of interp's snapshot has its
+ * index in the file (0..count-1).  Another immortal string of `interp`
+ * (IMMORTAL dynamic, or a filed static) gets the next free ID, from the
+ * snapshot's count (0 without one) upward, on its first request; later
+ * requests return the same ID, and an ID is never reused while `interp`
+ * lives.  Built-in singletons have no ID.
+ * Returns the ID, or INTERN_ID_NONE with errno EINVAL (NULL or freed
+ * argument; `s` not immortal in `interp`: mortal, not interned, another
+ * interpreter's, a built-in singleton), EOVERFLOW (IDs exhausted) or
+ * ENOMEM.
+ * Thread-safe.  For a snapshot string, or a string that has its ID
+ * already, lock-free and constant time (an RCU read-side section, no
+ * write); a first request takes the interpreter's ID lock and may
+ * allocate.
+ */
+INTERN_EXPORT uint32_t intern_id_of(struct intern_interp *interp, const struct intern_str *s);
+
+/*
+ * The string whose ID in `interp` is `id`.
+ * Returns a borrowed reference (incref/decref are no-ops on it), valid
+ * while `interp` lives, or NULL with errno ENOENT (no string has that ID
+ * yet) or EINVAL (NULL or freed interp).
+ * Thread-safe, lock-free, constant time, writes nothing.
+ */
+INTERN_EXPORT struct intern_str *intern_id_str(struct intern_interp *interp, uint32_t id);
+
+/* ---------------------------------------------------------------------------
  * Reclamation, inspection
  * ------------------------------------------------------------------------- */
 
@@ -801,8 +1033,9 @@ struct intern_stats {
 	 * A lookup is the lock-free probe every intern_bytes, intern_lookup,
 	 * intern_auto (identifier), intern_mortal and intern_immortal call
 	 * makes first, except when a built-in singleton answers (0/1-byte
-	 * strings, small integers) or the string is already canonical in
-	 * `interp`; intern_static makes none. */
+	 * strings, small integers), the interpreter's snapshot does (its
+	 * hits write nothing, not even a counter) or the string is already
+	 * canonical in `interp`; intern_static makes none. */
 	uint64_t hits;          /* lookups that returned a canonical string */
 	uint64_t misses;        /* lookups that found none (or a dying one) */
 	uint64_t inserts;       /* entries added, static ones included */

@@ -11,6 +11,7 @@
  * leading digit and the empty string, and in the bound.
  */
 #include "intern-private.h"
+#include "snapshot.h"
 
 /* May byte `c` be part of an identifier, and start one? */
 static inline bool name_char(unsigned char c)
@@ -47,7 +48,8 @@ INTERN_API struct intern_str *intern_auto(struct intern_interp *interp, const ch
 	if (!intern__interp_ok(interp) || intern__check_bytes(data, len) < 0 ||
 	    is_identifier(data, len, interp->config.auto_intern_max_len))
 		return intern_bytes(interp, data, len);
-	/* A string with a built-in singleton is canonical for free. */
-	s = intern__builtin(data, len);
+	/* A string with a built-in singleton or in the snapshot is
+	 * canonical for free. */
+	s = intern__fixed(interp, data, len);
 	return s ? s : intern_str_new(data, len);
 }

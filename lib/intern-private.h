@@ -66,6 +66,12 @@ static inline bool intern__is_static(const struct intern_str *s)
 	return (s->ob_flags & INTERN_STR_F_STATIC) != 0;
 }
 
+/* Inside a mapped snapshot: static, but only as long as its mapping. */
+static inline bool intern__is_mapped(const struct intern_str *s)
+{
+	return (s->ob_flags & INTERN_STR_F_MAPPED) != 0;
+}
+
 /* Could `s` be a live libintern string?  Its state and flags are among the
  * defined ones, its length in range.  A freed string usually fails: free()
  * poisons the state, and glibc's allocator overwrites the header's second
@@ -74,7 +80,9 @@ static inline bool intern__is_static(const struct intern_str *s)
 static inline bool intern__str_sane(const struct intern_str *s)
 {
 	return __atomic_load_n(&s->ob_state, __ATOMIC_RELAXED) <= INTERN_IMMORTAL_STATIC &&
-	       (s->ob_flags & ~INTERN_STR_F_STATIC) == 0 && s->ob_len <= INTERN_STR_MAX_LEN;
+	       (s->ob_flags == 0 || s->ob_flags == INTERN_STR_F_STATIC ||
+		s->ob_flags == (INTERN_STR_F_STATIC | INTERN_STR_F_MAPPED)) &&
+	       s->ob_len <= INTERN_STR_MAX_LEN;
 }
 
 /* May `len` bytes at `data` become a string?  0, -EINVAL (NULL data with a
@@ -182,8 +190,24 @@ struct intern__counts {
 #define INTERN__INTERP_LIVE 0x1e7e4a11u
 #define INTERN__INTERP_DEAD 0xdeadd00du
 
+/* Dense IDs beyond the snapshot's (ids.c): ID base + r is chunk[k][j],
+ * chunk k holding 2^(k + 6) entries, so no array ever moves. */
+#define INTERN__ID_CHUNKS 27
+struct intern__idmap;
+
+struct intern__ids {
+	pthread_mutex_t lock;       /* serializes the assignment of IDs */
+	uint32_t base;              /* the snapshot's count: the first ID here */
+	uint32_t next;              /* IDs assigned here; release-published */
+	struct intern_str **chunk[INTERN__ID_CHUNKS];
+	struct intern__idmap *map;  /* string -> ID, RCU-published */
+};
+
 struct intern_interp {
 	uint16_t id;          /* index in the registry, never 0 */
+	/* The mapped snapshot whose strings come first, or NULL (snapshot.h);
+	 * set before the interpreter is returned, never changed. */
+	struct intern_snapshot *snap;
 	uint32_t magic;       /* INTERN__INTERP_LIVE, or _DEAD once freed */
 	unsigned shard_shift; /* shard = hash >> shard_shift (64-bit) */
 	unsigned nshards;
@@ -203,6 +227,7 @@ struct intern_interp {
 		size_t entries;
 		size_t bytes;
 	} quota __attribute__((aligned(INTERN_CACHELINE)));
+	struct intern__ids ids __attribute__((aligned(INTERN_CACHELINE)));
 };
 
 /* Is `interp` a live interpreter?  NULL and interpreters freed by one of
@@ -220,6 +245,11 @@ static inline struct intern__shard *intern__shard_of(const struct intern_interp 
 {
 	return &interp->shards[(uint64_t)hash >> interp->shard_shift];
 }
+
+/* intern_interp_new(), with the strings of `snap` first if not NULL
+ * (intern_interp_new_snapshot: the interpreter takes a reference). */
+struct intern_interp *intern__interp_create(const struct intern_config *config,
+					    struct intern_snapshot *snap);
 
 /* The last reference to a MORTAL string was dropped: unlink and free it. */
 void intern__release_mortal(struct intern_str *s);

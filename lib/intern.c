@@ -14,6 +14,7 @@
 
 #include "hash.h"
 #include "intern-private.h"
+#include "snapshot.h"
 #include "table.h"
 
 /* The part of intern_content() after a lookup missed: find-or-insert under
@@ -116,13 +117,21 @@ static int intern_ref(struct intern_interp *interp, struct intern_str **p, int s
 	if (!intern__interp_ok(interp) || !p || !*p || !held_str(*p))
 		return -EINVAL;
 	s = *p;
-	r = intern__builtin(intern__data(s), s->ob_len);
+	r = intern__fixed(interp, intern__data(s), s->ob_len);
 	if (r) {
 		*p = r;
 		intern_str_decref(s); /* a no-op if s is r */
 		return 0;
 	}
 	st = intern__state(s);
+	if (intern__is_mapped(s)) {
+		/* Another snapshot's string (this one's was found above): its
+		 * mapping may go before `interp`, so never file it; intern its
+		 * bytes.  Its ob_hash is its ID, not a hash. */
+		rc = intern_content(interp, intern__data(s), s->ob_len,
+				    intern__hash(intern__data(s), s->ob_len), NULL, state, p);
+		return rc < 0 ? rc : 0; /* the stolen reference: nothing to drop */
+	}
 	if (intern__is_static(s)) {
 		/* Statics are born IMMORTAL_STATIC: file it (as intern_static). */
 		if (st != INTERN_IMMORTAL_STATIC)
@@ -177,6 +186,9 @@ INTERN_API int intern_static(struct intern_interp *interp, struct intern_str **p
 		*p = r; /* `s` is not filed, unused */
 		return 0;
 	}
+	/* Another snapshot's string lives only as long as its mapping. */
+	if (intern__is_mapped(s) && !(interp->snap && intern__snap_holds(interp->snap, s)))
+		return -EINVAL;
 	return intern__file_static(interp, s);
 }
 
@@ -186,10 +198,14 @@ INTERN_API int intern_static(struct intern_interp *interp, struct intern_str **p
 int intern__file_static(struct intern_interp *interp, struct intern_str *s)
 {
 	struct intern_str *r;
-	int rc = intern_content(interp, intern__data(s), s->ob_len,
-				intern__entry_hash(s), s, INTERN_IMMORTAL_STATIC,
-				&r);
+	int rc;
 
+	/* The snapshot's object is canonical for its bytes: references to it
+	 * may be held in every process that maps the file. */
+	if (interp->snap && (r = intern__snap_find(interp->snap, intern__data(s), s->ob_len)))
+		return r == s ? 0 : -EEXIST;
+	rc = intern_content(interp, intern__data(s), s->ob_len, intern__entry_hash(s), s,
+			    INTERN_IMMORTAL_STATIC, &r);
 	if (rc < 0)
 		return rc;
 	if (r != s) {
@@ -215,7 +231,7 @@ INTERN_API struct intern_str *intern_bytes(struct intern_interp *interp, const c
 		errno = -rc;
 		return NULL;
 	}
-	r = intern__builtin(data, len);
+	r = intern__fixed(interp, data, len);
 	if (r)
 		return r;
 	rc = intern_content(interp, data, len, intern__hash_inline(data, len), NULL,
@@ -237,7 +253,7 @@ INTERN_API struct intern_str *intern_lookup(struct intern_interp *interp, const 
 		errno = -rc;
 		return NULL;
 	}
-	r = intern__builtin(data, len);
+	r = intern__fixed(interp, data, len);
 	if (r)
 		return r;
 	r = intern__table_lookup(interp, intern__hash_inline(data, len), data, len);

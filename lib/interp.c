@@ -29,6 +29,7 @@
 #include "alloc.h"
 #include "intern-private.h"
 #include "rcu.h"
+#include "snapshot.h"
 
 static pthread_mutex_t interp_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct intern_interp *registry[INTERN_INTERP_MAX + 1]; /* [0] unused */
@@ -107,7 +108,8 @@ INTERN_API void intern_config_init(struct intern_config *config)
 	config->auto_intern_max_len = INTERN_AUTO_MAX_LEN_DEFAULT;
 }
 
-INTERN_API struct intern_interp *intern_interp_new(const struct intern_config *config)
+struct intern_interp *intern__interp_create(const struct intern_config *config,
+					    struct intern_snapshot *snap)
 {
 	struct intern_config cfg;
 	struct intern_interp *interp;
@@ -145,13 +147,18 @@ INTERN_API struct intern_interp *intern_interp_new(const struct intern_config *c
 	for (unsigned k = 0; k < cfg.shards; k++)
 		pthread_mutex_init(&interp->shards[k].lock, NULL);
 	intern__stats_init(interp);
+	interp->snap = snap;
+	intern__ids_init(interp);
 	rc = alloc_id(interp);
 	if (rc < 0) {
+		intern__ids_fini(interp);
 		intern__free(interp->shards);
 		intern__free(interp);
 		errno = -rc;
 		return NULL;
 	}
+	if (snap)
+		intern__snap_ref(snap); /* dropped by intern_interp_free */
 	return interp;
 nomem:
 	if (interp)
@@ -159,6 +166,11 @@ nomem:
 	intern__free(interp);
 	errno = ENOMEM;
 	return NULL;
+}
+
+INTERN_API struct intern_interp *intern_interp_new(const struct intern_config *config)
+{
+	return intern__interp_create(config, NULL);
 }
 
 INTERN_API void intern_interp_free(struct intern_interp *interp)
@@ -188,6 +200,9 @@ INTERN_API void intern_interp_free(struct intern_interp *interp)
 	id_taken[interp->id] = 0; /* 4 */
 	pthread_mutex_unlock(&interp_registry_lock);
 	intern__stats_fini(interp); /* no thread's counter slot names it now */
+	intern__ids_fini(interp);
+	intern_snapshot_close(interp->snap); /* NULL is ignored */
+	interp->snap = NULL;
 	for (unsigned k = 0; k < interp->nshards; k++)
 		pthread_mutex_destroy(&interp->shards[k].lock);
 	intern__free(interp->shards);

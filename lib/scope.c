@@ -45,6 +45,7 @@
 #include "hash.h"
 #include "intern-private.h"
 #include "rcu.h"
+#include "snapshot.h" /* intern__fixed: built-ins and the mapped snapshot */
 #include "table.h"
 #include "thread.h"
 
@@ -197,7 +198,9 @@ static inline int borrow_args(const struct intern__thread *me,
 	return intern__check_bytes(data, len);
 }
 
-/* The live entry for these bytes, borrowed (S1); NULL: absent. */
+/* The live table entry for these bytes, borrowed (S1); NULL: absent.
+ * (The built-ins and a mapped snapshot, which intern__fixed answers
+ * first, are static: borrowing them is returning them.) */
 static inline __attribute__((always_inline)) struct intern_str *
 borrow_find(struct intern__thread *me, const struct intern_interp *interp, uint32_t hash,
 	    const char *data, size_t len)
@@ -221,10 +224,10 @@ INTERN_API struct intern_str *intern_lookup_borrowed(struct intern_interp *inter
 		errno = -rc;
 		return NULL;
 	}
-	r = intern__builtin(data, len);
+	r = intern__fixed(interp, data, len);
 	if (r)
 		return r;
-	r = borrow_find(me, interp, intern__hash(data, len), data, len);
+	r = borrow_find(me, interp, intern__hash_inline(data, len), data, len);
 	if (!r)
 		errno = ENOENT;
 	return r;
@@ -240,10 +243,10 @@ INTERN_API struct intern_str *intern_borrow(struct intern_interp *interp, const 
 
 	if (__builtin_expect(rc < 0, 0))
 		goto fail;
-	r = intern__builtin(data, len);
+	r = intern__fixed(interp, data, len);
 	if (r)
 		return r;
-	hash = intern__hash(data, len);
+	hash = intern__hash_inline(data, len);
 	r = borrow_find(me, interp, hash, data, len);
 	if (__builtin_expect(r != NULL, 1))
 		return r;

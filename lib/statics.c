@@ -20,13 +20,15 @@
 
 #include "intern-private.h"
 
-/* Is `s` an object a table may list: static, born IMMORTAL_STATIC,
+/* Is `s` an object a table may list: static for the process (not inside a
+ * mapped snapshot, whose mapping may go first), born IMMORTAL_STATIC,
  * NUL-terminated, and not the bytes of a built-in singleton (empty, one
  * byte, a small integer), which every route returns before any table is
  * probed (invariant I6), so a table entry with them could never be found. */
 static bool valid_entry(const struct intern_str *s)
 {
-	return s && intern__is_static(s) && intern__state(s) == INTERN_IMMORTAL_STATIC &&
+	return s && intern__is_static(s) && !intern__is_mapped(s) &&
+	       intern__state(s) == INTERN_IMMORTAL_STATIC &&
 	       s->ob_len <= INTERN_STR_MAX_LEN && intern__data(s)[s->ob_len] == '\0' &&
 	       !intern__builtin(intern__data(s), s->ob_len);
 }

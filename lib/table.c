@@ -75,6 +75,7 @@
 #include "intern-private.h"
 #include "rcu.h"
 
+#include "snapshot.h"
 #include "table.h"
 
 #define TABLE_MIN_SLOTS 8u
@@ -823,6 +824,31 @@ void intern__table_teardown(struct intern_interp *interp)
 	intern__read_unlock();
 }
 
+int intern__table_each_immortal(struct intern_interp *interp,
+				int (*fn)(void *ctx, const struct intern_str *s), void *ctx)
+{
+	int rc = 0;
+
+	/* Under each shard's lock the array is the current one, and an
+	 * immortal entry stays until the interpreter is freed. */
+	for (unsigned k = 0; k < interp->nshards && rc == 0; k++) {
+		struct intern__shard *sh = &interp->shards[k];
+		const struct intern__slots *a;
+
+		shard_lock(sh);
+		a = sh->slots;
+		for (uint32_t i = 0; a && i <= a->mask && rc == 0; i++) {
+			uintptr_t v = a->slot[i];
+
+			if (intern__slot_is_entry(v) &&
+			    intern__state(intern__slot_str(v)) >= INTERN_IMMORTAL)
+				rc = fn(ctx, intern__slot_str(v));
+		}
+		shard_unlock(sh);
+	}
+	return rc;
+}
+
 /* ------------------------------------------------------------------------
  * Statistics and the consistency check
  * ---------------------------------------------------------------------- */
@@ -952,8 +978,9 @@ static unsigned check_shard(const struct intern_interp *interp, unsigned k,
 		CHECK(intern__data(s)[s->ob_len] == '\0', "shard %u slot %u: no NUL", k, i);
 		/* I6: the built-in singletons' bytes never reach a table, so
 		 * such an entry could never be found. */
-		CHECK(!intern__builtin(intern__data(s), s->ob_len),
-		      "shard %u slot %u: bytes of a built-in singleton", k, i);
+		CHECK(!intern__fixed(interp, intern__data(s), s->ob_len),
+		      "shard %u slot %u: bytes of a built-in singleton or a snapshot string", k,
+		      i);
 		CHECK(intern__slot_tag(v) == intern__tag_of(bh), "shard %u slot %u: tag mismatch",
 		      k, i);
 		CHECK(intern__shard_of(interp, h) == sh, "shard %u slot %u: wrong shard", k, i);

@@ -230,14 +230,16 @@ def overview_page(intro, sections, version):
     out += paragraphs(body)
     out += [".SH FUNCTIONS",
             "Each page documents one section of the header; every function has a name "
-            "that \\fBman\\fP finds."]
+            "that \\fBman\\fP finds.",
+            # Left-adjusted: a list of long names cannot be justified.
+            ".ad l"]
     for sec in sections:
         funcs = sec.functions()
         if not funcs:
             continue
         out += [".TP", "\\fB%s\\fP(3): %s" % (esc(funcs[0]), esc(sec.title)),
                 ", ".join("\\fB%s\\fP()" % esc(f) for f in funcs)]
-    out += [".SH VERSIONS",
+    out += [".ad b", ".SH VERSIONS",
             "This page describes libintern %s.  "
             "\\fBintern_version\\fP() tells the version of the library loaded at run time."
             % esc(version) if any("intern_version" in s.functions() for s in sections)

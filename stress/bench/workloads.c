@@ -8,8 +8,9 @@
  * distinct by construction; the hit sets are checked anyway.  Streams are
  * shuffled with a fixed seed, so every run replays the same sequence.
  *
- * Token streams are identifiers cut from files the user names (--tokens),
- * C-style: comments, string and character literals and numbers are skipped.
+ * Token streams are identifiers cut from files the user names (--tokens)
+ * by the scanner intern-snapshot --tokens uses too (lib/tools/tokens.c):
+ * C-style, comments, string and character literals and numbers skipped.
  * Directories are walked recursively; files with a NUL byte in their first
  * 4 KiB are taken as binary and skipped.
  *
@@ -32,6 +33,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "tokens.h"
 
 /* ---------------------------------------------------------------------------
  * Record streams
@@ -237,56 +239,18 @@ struct tokenizer {
 /* ftw callbacks take no argument: the walk in progress. */
 static struct tokenizer *walk;
 
-static bool ident_start(unsigned char c)
+/* tokens_scan()'s callback: record the identifier (the stream's records
+ * hold at most BENCH_STR_MAX bytes; longer ones are left out). */
+static bool take_token(void *ctx, const char *s, size_t len)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+	struct tokenizer *tk = ctx;
 
-static bool ident_char(unsigned char c)
-{
-	return ident_start(c) || (c >= '0' && c <= '9');
-}
-
-static void tokenize(struct tokenizer *tk, const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n && tk->stream->count < tk->max) {
-		unsigned char c = p[i];
-
-		if (c == '/' && i + 1 < n && p[i + 1] == '*') {
-			for (i += 2; i + 1 < n && !(p[i] == '*' && p[i + 1] == '/'); i++)
-				;
-			i += 2;
-		} else if (c == '/' && i + 1 < n && p[i + 1] == '/') {
-			while (i < n && p[i] != '\n')
-				i++;
-		} else if (c == '"' || c == '\'') {
-			/* A literal ends at its quote or, in files that are not
-			 * C, at the end of the line. */
-			for (i++; i < n && p[i] != c && p[i] != '\n'; i++)
-				if (p[i] == '\\')
-					i++;
-			i++;
-		} else if (c >= '0' && c <= '9') {
-			while (i < n && (ident_char(p[i]) || p[i] == '.'))
-				i++;
-		} else if (ident_start(c)) {
-			size_t start = i;
-
-			while (i < n && ident_char(p[i]))
-				i++;
-			if (i - start <= BENCH_STR_MAX) {
-				const char *s = (const char *)p + start;
-
-				bench_stream_push(tk->stream, s, i - start);
-				if (bench_set_add(tk->seen, s, i - start))
-					bench_stream_push(tk->distinct, s, i - start);
-			}
-		} else {
-			i++;
-		}
+	if (len <= BENCH_STR_MAX) {
+		bench_stream_push(tk->stream, s, len);
+		if (bench_set_add(tk->seen, s, len))
+			bench_stream_push(tk->distinct, s, len);
 	}
+	return tk->stream->count < tk->max;
 }
 
 static void tokenize_file(struct tokenizer *tk, const char *path)
@@ -303,8 +267,8 @@ static void tokenize_file(struct tokenizer *tk, const char *path)
 	if (fread(buf, 1, (size_t)size, f) != (size_t)size)
 		bench_die("cannot read %s", path);
 	fclose(f);
-	if (!memchr(buf, '\0', (size_t)size < 4096 ? (size_t)size : 4096)) {
-		tokenize(tk, buf, (size_t)size);
+	if (tokens_is_text(buf, (size_t)size)) {
+		tokens_scan(buf, (size_t)size, take_token, tk);
 		tk->files++;
 	}
 	free(buf);

@@ -66,6 +66,8 @@ static const struct cmd commands[] = {
 /* Command name -> const struct cmd *. */
 static void *dispatch;
 
+size_t kv_snapshot_strings, kv_snapshot_commands;
+
 /* The longest command name, lower-cased on the stack before the lookup. */
 #define CMD_NAME_MAX 16
 
@@ -74,12 +76,38 @@ size_t cmd_count(void)
 	return NCOMMANDS;
 }
 
+/* Whether a command name's canonical string is the snapshot's: its dense ID
+ * is then below the snapshot's count. */
+static bool in_snapshot(const struct intern_str *name)
+{
+	struct intern_str *s;
+	bool in;
+
+	if (!kv_snapshot_strings)
+		return false;
+	s = intern_lookup(kv_interp, intern_str_data(name), intern_str_len(name));
+	in = s && intern_id_of(kv_interp, s) < kv_snapshot_strings;
+	intern_str_decref(s);
+	return in;
+}
+
+/*
+ * The dispatch map is keyed by what each name's bytes intern to, not by the
+ * INTERN_ID objects themselves: with a snapshot that holds a command name,
+ * the canonical object is the one in the mapping, intern_interp_add_statics()
+ * skips the static (-EEXIST) and a request's intern_lookup() finds the
+ * mapped one.  Either way the map holds the pointer a lookup returns, so
+ * dispatch costs the same with or without a snapshot.
+ */
 int cmd_init(void)
 {
 	int rc = intern_interp_add_statics(kv_interp, &intern_server_table);
 
-	if (rc < 0)
+	if (rc < 0 && !(rc == -EEXIST && kv_snapshot_strings))
 		return rc;
+	kv_snapshot_commands = 0;
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		kv_snapshot_commands += in_snapshot(commands[i].name);
 	dispatch = kv->map_new(NCOMMANDS);
 	if (!dispatch)
 		return -ENOMEM;

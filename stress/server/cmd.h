@@ -35,6 +35,9 @@ void cmd_free(void);
 /* Run one request: argv[0] is the command word.  Returns as cmd_fn. */
 int cmd_dispatch(struct out *o, int argc, const struct kv_arg *argv);
 size_t cmd_count(void);
+/* Strings of the --snapshot file (0 without one), and how many command
+ * names resolve into it (set by main and cmd_init, read by INFO). */
+extern size_t kv_snapshot_strings, kv_snapshot_commands;
 
 /* Helpers the command files share. */
 /* Case-insensitive comparison of an argument with a lower-case word. */

@@ -90,6 +90,10 @@ static void intern_section(struct text *t)
 	    st.mortal, st.immortal, st.immortal_static, st.dying, st.string_bytes, st.table_bytes,
 	    (unsigned long long)st.hits, (unsigned long long)st.misses,
 	    (unsigned long long)st.inserts, (unsigned long long)st.removals);
+	add(t,
+	    "intern_snapshot:%s\r\nintern_snapshot_strings:%zu\r\nintern_snapshot_commands:%zu\r\n",
+	    kv_config.snapshot ? kv_config.snapshot : "", kv_snapshot_strings,
+	    kv_snapshot_commands);
 }
 
 static const struct {

@@ -3,6 +3,7 @@
  * protocol (RESP2), built on libintern.  See README in this folder.
  *
  *   intern-kv --port PORT [--bind ADDR] [--threads N] [--maxclients N] [--no-intern]
+ *             [--snapshot FILE]
  *
  * main() parses the options, sets up the string layer, the interpreter,
  * the command table and the keyspace, starts the workers, prints one
@@ -26,11 +27,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: intern-kv --port PORT [--bind ADDR] [--threads N] [--maxclients N] [--no-intern]\n"
+		"                 [--snapshot FILE]\n"
 		"  --port PORT       TCP port (0: any free one, printed in the ready line); default 6379\n"
 		"  --bind ADDR       IPv4 address to listen on; default 127.0.0.1\n"
 		"  --threads N       worker threads; default the number of cores\n"
 		"  --maxclients N    connections served at once; default 10000\n"
-		"  --no-intern       plain heap strings and content-keyed maps (the A/B baseline)\n");
+		"  --no-intern       plain heap strings and content-keyed maps (the A/B baseline)\n"
+		"  --snapshot FILE   start the interpreter on this libintern snapshot (command\n"
+		"                    names, fields, values: shared by every process mapping it)\n");
 }
 
 static int number(const char *s, long min, long max, long *v)
@@ -50,14 +54,17 @@ static int parse_options(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "maxclients", required_argument, NULL, 'm' },
 		{ "no-intern", no_argument, NULL, 'n' },
+		{ "snapshot", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long cores = sysconf(_SC_NPROCESSORS_ONLN), v;
 	int opt;
 
-	kv_config = (struct kv_config){ "127.0.0.1", 6379, cores > 0 ? (int)cores : 1, 10000,
-					false };
+	kv_config = (struct kv_config){ .bind = "127.0.0.1",
+					.port = 6379,
+					.threads = cores > 0 ? (int)cores : 1,
+					.maxclients = 10000 };
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
@@ -77,6 +84,7 @@ static int parse_options(int argc, char **argv)
 			kv_config.maxclients = v;
 			break;
 		case 'n': kv_config.no_intern = true; break;
+		case 's': kv_config.snapshot = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -96,6 +104,37 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* The interpreter: on the snapshot when one is given (its strings are then
+ * the canonical ones, mapped read-only and shared with every process that
+ * maps the file), else empty.  NULL after a message. */
+static struct intern_interp *interp_new(void)
+{
+	struct intern_snapshot *snap;
+	struct intern_interp *interp;
+	char why[256] = "";
+
+	if (!kv_config.snapshot) {
+		interp = intern_interp_new(NULL);
+		if (!interp)
+			perror("intern-kv: intern_interp_new");
+		return interp;
+	}
+	snap = intern_snapshot_open(kv_config.snapshot, 0, why, sizeof(why));
+	if (!snap) {
+		fprintf(stderr, "intern-kv: --snapshot %s: refused: %s\n", kv_config.snapshot,
+			why[0] ? why : strerror(errno));
+		return NULL;
+	}
+	interp = intern_interp_new_snapshot(NULL, snap);
+	if (!interp)
+		perror("intern-kv: intern_interp_new_snapshot");
+	else
+		kv_snapshot_strings = intern_snapshot_count(snap);
+	/* The interpreter holds its own reference. */
+	intern_snapshot_close(snap);
+	return interp;
+}
+
 int main(int argc, char **argv)
 {
 	sigset_t signals;
@@ -107,11 +146,9 @@ int main(int argc, char **argv)
 	}
 	raise_fd_limit();
 	kv = kv_config.no_intern ? &kv_layer_plain : &kv_layer_intern;
-	kv_interp = intern_interp_new(NULL);
-	if (!kv_interp) {
-		perror("intern-kv: intern_interp_new");
+	kv_interp = interp_new();
+	if (!kv_interp)
 		return 1;
-	}
 	/* Every thread inherits the mask: the signals arrive on net_run's signalfd. */
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGINT);

@@ -21,6 +21,7 @@ struct kv_config {
 	int threads;
 	long maxclients;
 	bool no_intern;
+	const char *snapshot; /* --snapshot FILE, or NULL */
 };
 
 extern struct kv_config kv_config;

@@ -1,16 +1,22 @@
 #!/bin/sh
-# check-man.sh NM SHARED_LIBRARY MAN_BUILD_DIR
+# check-man.sh NM SHARED_LIBRARY MAN_BUILD_DIR [PROGRAM...]
 #
-# Every function the shared library exports has a section-3 page, intern(7)
-# exists, and groff and man render each page (links included) without a
-# warning.
+# Every function the shared library exports has a section-3 page, every
+# installed PROGRAM a section-1 page, intern(7) exists, and groff and man
+# render each page (links included) without a warning.
 . "$(dirname "$0")/common.sh"
 nm=$1 lib=$2 pages=$3
+shift 3
 command -v groff >/dev/null 2>&1 || { echo "groff not installed: skipped"; exit 77; }
 work_dir
-mkdir -p "$tmp/man/man3" "$tmp/man/man7"
+mkdir -p "$tmp/man/man1" "$tmp/man/man3" "$tmp/man/man7"
 cp "$pages"/*.3 "$tmp/man/man3/"
 cp "$pages"/*.7 "$tmp/man/man7/"
+for prog in "$@"; do
+	prog=$(basename "$prog")
+	[ -f "$pages/$prog.1" ] || fail "no section-1 page for $prog"
+	cp "$pages/$prog.1" "$tmp/man/man1/"
+done
 
 "$nm" -D --defined-only "$lib" | awk 'NF == 3 && $2 != "A" { sub(/@.*/, "", $3); print $3 }' |
 	sort -u >"$tmp/exported"
@@ -24,7 +30,7 @@ done <"$tmp/exported"
 
 cd "$tmp/man"
 bad=0
-for page in man3/*.3 man7/*.7; do
+for page in man3/*.3 man7/*.7 $(ls man1/*.1 2>/dev/null); do
 	# .so links resolve against this directory, as man does.
 	groff -man -ww -z "$page" >"$tmp/groff.err" 2>&1 || echo "groff exit $?" >>"$tmp/groff.err"
 	if command -v man >/dev/null 2>&1; then
@@ -39,4 +45,4 @@ for page in man3/*.3 man7/*.7; do
 	fi
 done
 [ $bad -eq 0 ] || fail "pages render with warnings"
-echo "$(wc -l <"$tmp/exported") exported functions, each with a page; $(ls man3 man7 | grep -c '\.[37]$') pages render cleanly"
+echo "$(wc -l <"$tmp/exported") exported functions, each with a page; $# programs, each with a page; $(ls man1 man3 man7 | grep -c '\.[137]$') pages render cleanly"
