@@ -804,9 +804,10 @@ INTERN_EXPORT void intern_snapshot_builder_free(struct intern_snapshot_builder *
  * Open the snapshot at `path`: check it and map it read-only and shared
  * (MAP_SHARED, PROT_READ), so that every process mapping the file shares
  * its pages.  `flags` is 0, full validation in time linear in the file's
- * size (the XXH3 checksum of the whole file, then the structure: every
- * length and offset in bounds, strings NUL-terminated, not overlapping
- * and not duplicated, the index and the ID table consistent), or
+ * size (the XXH3 checksum of the whole file and the structure, in one
+ * ordered pass: every length and offset in bounds, strings
+ * NUL-terminated, not overlapping and not duplicated, the index and the
+ * ID table consistent), or
  * INTERN_SNAPSHOT_TRUSTED, for files this deployment wrote itself: the
  * header and its checksum only, constant time.  A file that changes
  * after it was opened is undefined behaviour, as for any mapped file:
@@ -818,7 +819,8 @@ INTERN_EXPORT void intern_snapshot_builder_free(struct intern_snapshot_builder *
  * directory or other non-regular file), ENOEXEC (not a snapshot: empty,
  * shorter than a header, a wrong magic), ENOTSUP (a snapshot of another
  * format version, struct intern_str ABI, byte order or word size),
- * EBADMSG (corrupted: a checksum or the structure), ENOMEM.  When `why`
+ * EBADMSG (corrupted: a checksum or the structure), EIO (the file could
+ * not be read while it was checked), ENOMEM.  When `why`
  * is not NULL and `why_len` > 0, a NUL-terminated sentence that says
  * what was wrong ("string 17: its length runs past the string area") is
  * written there on failure.

@@ -888,6 +888,71 @@ START_TEST(test_trusted_lies)
 }
 END_TEST
 
+/* A string area larger than the loader's read buffer (256 KiB): strings
+ * straddle its refills, and two are longer than it (read in place).  The
+ * file is accepted and every string found; damage after the first refill
+ * is still seen, by the checksum and by the structural checks. */
+#define BIG_WORDS 20000u
+#define LONG_ID 10000u
+
+static const char *write_big(const char *name, char *long_str, size_t long_len)
+{
+	struct intern_snapshot_builder *b = intern_snapshot_builder_new();
+	char buf[48];
+
+	ck_assert_ptr_nonnull(b);
+	for (unsigned i = 0; i < BIG_WORDS; i++) {
+		if (i == LONG_ID || i == LONG_ID + 1) {
+			long_str[0] = (char)('A' + i - LONG_ID); /* two different long strings */
+			ck_assert_int_eq(intern_snapshot_builder_add(b, long_str, long_len - i + LONG_ID), 0);
+			continue;
+		}
+		ck_assert_int_eq(intern_snapshot_builder_add(b, buf, word(i, buf)), 0);
+	}
+	ck_assert_int_eq(intern_snapshot_builder_write(b, path_of(name)), 0);
+	intern_snapshot_builder_free(b);
+	return path_of(name);
+}
+
+START_TEST(test_large_area)
+{
+	const size_t long_len = 300000;
+	char *long_str = malloc(long_len), buf[48];
+	struct intern_snapshot *snap;
+	struct file f;
+
+	make_dir();
+	memset(long_str, 'q', long_len);
+	snap = open_ok(write_big("big.snap", long_str, long_len), 0);
+	ck_assert_uint_gt(hdr(&(struct file){ (char *)snap->base, snap->size })->strings_size,
+			  4 * long_len);
+	for (unsigned i = 0; i < BIG_WORDS; i++)
+		if (i != LONG_ID && i != LONG_ID + 1)
+			ck_assert_uint_eq(intern_snapshot_find(snap, buf, word(i, buf)), i);
+	long_str[0] = 'B';
+	ck_assert_uint_eq(intern_snapshot_find(snap, long_str, long_len - 1), LONG_ID + 1);
+	long_str[0] = 'A';
+	ck_assert_uint_eq(intern_snapshot_find(snap, long_str, long_len), LONG_ID);
+	ck_assert_uint_eq(intern_snapshot_str(snap, LONG_ID)->ob_len, long_len);
+	intern_snapshot_close(snap);
+	f = slurp(path_of("big.snap"));
+	WITH_HEADER(f, 0, EBADMSG, "checksum", ((char *)(str_id(&g_, BIG_WORDS - 1) + 1))[1] ^= 1);
+	WITH_HEADER(f, 0, EBADMSG, "checksum", ((char *)(str_id(&g_, LONG_ID) + 1))[long_len / 2] ^= 1);
+	WITH_RESEALED(f, EBADMSG, "NUL",
+		      ((char *)(str_id(&g_, LONG_ID) + 1))[long_len] = 'z');
+	WITH_RESEALED(f, EBADMSG, "claims ID", str_id(&g_, BIG_WORDS - 1)->ob_hash = 3);
+	WITH_RESEALED(f, EBADMSG, "equal bytes", {
+		struct intern_str *a = str_id(&g_, 19000), *b = str_id(&g_, 19032);
+		ck_assert_uint_eq(a->ob_len, b->ob_len);
+		memcpy(b + 1, a + 1, a->ob_len);
+		reindex(&g_);
+	});
+	free(f.p);
+	free(long_str);
+	remove_dir();
+}
+END_TEST
+
 /* ---- out of memory ------------------------------------------------------ */
 
 START_TEST(test_enomem)
@@ -961,7 +1026,7 @@ int main(void)
 	const TTest *const tc_proc[] = { test_fork, test_threads, NULL };
 	const TTest *const tc_refused[] = { test_refused_basic, test_refused_header,
 					    test_refused_body, test_refused_index,
-					    test_trusted_lies, NULL };
+					    test_trusted_lies, test_large_area, NULL };
 	const TTest *const tc_oom[] = { test_enomem, NULL };
 	const struct test_case cases[] = {
 		{ "map", tc_map, 60 },	       { "ids", tc_ids, 60 },

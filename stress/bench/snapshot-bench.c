@@ -61,12 +61,14 @@ static struct {
 	size_t mortals; /* mortal strings each worker interns and drops */
 	const char *dir;
 	bool check;
-} opt = { 1000000, 8, 5, 1000000, 10000, "/tmp", false };
+	bool startup_only;
+} opt = { 1000000, 8, 5, 1000000, 10000, "/tmp", false, false };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: intern-snapshot-bench [--strings N] [--workers W] [--reps R]\n"
 		   "                             [--sample N] [--mortals N] [--dir DIR] [--check]\n"
+		   "                             [--startup]\n"
 		   "  --strings N   strings in the snapshot (default 1000000)\n"
 		   "  --workers W   forked workers (default 8)\n"
 		   "  --reps R      repetitions of each timing, medians quoted (default 5)\n"
@@ -75,6 +77,7 @@ static void usage(FILE *f)
 		   "  --dir DIR     where the snapshot file goes (default /tmp)\n"
 		   "  --check       the prefork path once, small, untimed: IDs, pointers and\n"
 		   "                shared pages checked in every worker (exit 1 on a mismatch)\n"
+		   "  --startup     the start-up timings only (no prefork, no lookups)\n"
 		   "Run timings under the shared lock: flock /tmp/libintern-bench.lock ...\n");
 }
 
@@ -93,6 +96,7 @@ static int parse_options(int argc, char **argv)
 		{ "sample", required_argument, NULL, 's' },
 		{ "dir", required_argument, NULL, 'd' },
 		{ "check", no_argument, NULL, 'c' },
+		{ "startup", no_argument, NULL, 'u' },
 		{ "mortals", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -118,6 +122,7 @@ static int parse_options(int argc, char **argv)
 		case 'm': opt.mortals = v; break;
 		case 'd': opt.dir = optarg; break;
 		case 'c': opt.check = true; break;
+		case 'u': opt.startup_only = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -725,12 +730,11 @@ static void lookup_row(const char *name, const struct lookup_ns *ns, int k, cons
 	putchar('\n');
 }
 
-static void report(const struct startup *st, const struct prefork pf[3], const struct lookup_ns *ns,
-		   long long file_size)
+/* The start-up rows: interning against mapping, full and trusted. */
+static void report_startup(const struct startup *st, long long file_size)
 {
-	double base = pf[SETUP_PRIVATE].private_kb;
-
-	printf("\n== start-up: %zu strings (median of %u)\n", keys.n, opt.reps);
+	printf("\n== start-up: %zu strings, a %.1f MiB snapshot (median of %u)\n", keys.n,
+	       file_size / 1048576.0, opt.reps);
 	printf("%-44s %12s %10s\n", "", "ms", "speed-up");
 	printf("%-44s %12.3f %10s\n", "intern them immortal (fresh interpreter)",
 	       st->intern_s * 1e3, "1x");
@@ -740,7 +744,14 @@ static void report(const struct startup *st, const struct prefork pf[3], const s
 	printf("%-44s %12.3f %9.0fx  %s (target >= 100x)\n", "open + map the snapshot, TRUSTED",
 	       st->trusted_s * 1e3, st->intern_s / st->trusted_s,
 	       verdict(st->intern_s / st->trusted_s >= 100));
+}
 
+static void report(const struct startup *st, const struct prefork pf[3], const struct lookup_ns *ns,
+		   long long file_size)
+{
+	double base = pf[SETUP_PRIVATE].private_kb;
+
+	report_startup(st, file_size);
 	printf("\n== prefork: %u workers, each looks up %zu strings and interns and drops %zu mortal "
 	       "ones\n",
 	       opt.workers, opt.sample < keys.n ? opt.sample : keys.n, opt.mortals);
@@ -808,6 +819,11 @@ int main(int argc, char **argv)
 		die(snap_path);
 	fprintf(stderr, "intern-snapshot-bench: start-up, %u reps\n", opt.reps);
 	startup(&st);
+	if (opt.startup_only) {
+		report_startup(&st, (long long)sb.st_size);
+		unlink(snap_path);
+		return 0;
+	}
 	fprintf(stderr, "intern-snapshot-bench: prefork, %u workers x 3 setups\n", opt.workers);
 	{
 		struct intern_interp *interp = map_snapshot(0);
