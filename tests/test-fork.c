@@ -101,8 +101,13 @@ static int child(struct intern_interp *interp, struct intern_str *before_fork)
 	fprintf(stderr, "child: heap in use %zu -> %zu -> %zu bytes\n", start, peak, end);
 	/* Every string and the table room they took come back; allow a few
 	 * pages of shard arrays and batches.  (An allocator that reports
-	 * nothing, valgrind's, leaves only the barrier to check.) */
-	if (peak != 0 && (end > start + 64 * 1024 || peak < start + CHILD_STRINGS * 32u))
+	 * nothing, valgrind's, leaves only the barrier to check.)  The peak
+	 * shows the strings were counted at all; the string allocator takes
+	 * memory from malloc a region (up to 1 MiB) at a time, so the 2,000
+	 * strings of a constant-hash build may fit in a region the parent
+	 * left partly free, and only the larger run checks it. */
+	if (peak != 0 && (end > start + 64 * 1024 ||
+			  (!INTERN_TEST_HASH && peak < start + CHILD_STRINGS * 32u)))
 		return CHILD_MEMORY_KEPT;
 	if (intern_interp_check(interp) != 0)
 		return CHILD_CHECK_FAILED;
