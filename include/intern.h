@@ -277,8 +277,11 @@ INTERN_EXPORT void intern_str_incref(struct intern_str *s);
  * A saturated count (see intern_str_incref) stays saturated.
  * Thread-safe; release ordering on the count, acquire before freeing.
  * May block: the last reference to a mortal string takes a shard lock,
- * and sometimes waits for a grace period (a few microseconds, or until
- * every reader preempted inside a lookup has run again).
+ * and, in a process that has never entered a scope, sometimes waits for a
+ * grace period (a few microseconds, or until every reader preempted
+ * inside a lookup has run again).  Once any thread has entered a scope it
+ * never waits for one (a scope may block on a lock the caller holds): its
+ * dead strings over the bound go to liburcu's call_rcu thread instead.
  */
 INTERN_EXPORT void intern_str_decref(struct intern_str *s);
 
@@ -384,7 +387,9 @@ intern_interp_new(const struct intern_config *config);
  * process, its count pinned (incref and decref then change nothing), and
  * every reference to it stays valid.  At most one such object per string
  * so immortalized (docs/process.md, "Teardown").  Waits for an RCU grace period, so
- * it must not be called inside a liburcu read-side critical section.
+ * it must not be called inside a liburcu read-side critical section or a
+ * scope (a misuse, detected: nothing is freed), nor while holding a lock
+ * that a thread inside a scope may wait for.
  * NULL is ignored.  The struct itself is kept (marked dead) until 64 later
  * frees, so that every call with the stale pointer fails with EINVAL, and
  * a second free of it is a misuse (see the conventions above).
@@ -578,7 +583,9 @@ intern_lookup_borrowed(struct intern_interp *interp, const char *data, size_t le
  * above 0, taken with get-unless-zero, never from 0); if `s` is dying (its
  * last counted holder let go during the scope), its bytes are interned
  * again in `interp` and the result is the new canonical string, which is
- * not `s`.  Call it inside the scope that borrowed `s`.
+ * not `s`.  A string that is not `interp`'s (borrowed from another
+ * interpreter or its snapshot) is interned in `interp` the same way.  Call
+ * it inside the scope that borrowed `s`.
  * Returns a new reference, or NULL with errno EINVAL (NULL or freed
  * interp, NULL or insane `s`, called outside a scope), ENOSPC or ENOMEM
  * (re-interning only).
@@ -956,7 +963,8 @@ INTERN_EXPORT struct intern_str *intern_id_str(struct intern_interp *interp, uin
  * strings to RCU and waits until every free queued so far, by any thread,
  * has run.  Use it before measuring memory or before exit under a leak
  * checker.  Blocks; must not be called inside a liburcu read-side critical
- * section.
+ * section or a scope (a misuse, detected: it returns at once), nor while
+ * holding a lock that a thread inside a scope may wait for.
  */
 INTERN_EXPORT void intern_barrier(void);
 

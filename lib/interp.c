@@ -184,6 +184,12 @@ INTERN_API void intern_interp_free(struct intern_interp *interp)
 		intern__misuse("intern_interp_free of a freed interpreter %p", (void *)interp);
 		return;
 	}
+	if (intern__in_read_section()) {
+		/* Its grace period would wait for the caller: refused before
+		 * anything is torn down. */
+		intern__misuse("intern_interp_free inside a scope or read-side section");
+		return;
+	}
 #ifndef NDEBUG
 	/* HotSpot's VerifyStringTableAtExit: a broken table is reported, not
 	 * torn down in silence. */
@@ -233,5 +239,9 @@ void intern__release_mortal(struct intern_str *s)
 
 INTERN_API void intern_barrier(void)
 {
+	if (intern__in_read_section()) {
+		intern__misuse("intern_barrier inside a scope or read-side section");
+		return;
+	}
 	intern__barrier();
 }

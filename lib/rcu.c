@@ -30,6 +30,20 @@
  *    thread never holds more than THREAD_BOUND dead strings, whatever the
  *    call_rcu thread's pace; `reclaim_stats` counts them (intern.h,
  *    intern_reclaim_stats()).
+ *  - Scopes end the helping.  A scope (scope.c) is a read-side section
+ *    that may last a request and block on the application's locks, so a
+ *    killer that holds such a lock and waits for a grace period would
+ *    deadlock with a scope waiting for it.  Killers therefore wait only
+ *    while no thread of the process has ever entered a scope; after that
+ *    a batch over the bound goes to call_rcu, as inside a read-side
+ *    section.  The handshake (intern__scope_admit() against
+ *    help_begin()): a helper counts itself in `helpers`, then reads
+ *    `scopes_used`; a thread entering its outermost scope sets
+ *    `scopes_used`, then waits, before its read-side section begins, until
+ *    `helpers` is 0.  All four accesses are sequentially consistent, so
+ *    either the helper sees the flag (and does not wait) or the entering
+ *    thread sees the helper (and lets its grace period end first): no
+ *    helper ever waits for a scope.
  *
  * Tickets.  `gp.started` counts the grace periods asked for; a batch's
  * ticket is its value when the batch closed, read after every unlink of the
@@ -65,6 +79,7 @@
 #include "rcu.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -237,9 +252,11 @@ static bool gp_covers(unsigned long v)
  * without a call to the allocator.  The list is linked through the header's
  * second 8 bytes (hash, state, flags, owner): the count keeps its poison
  * and the length stays, as after intern__str_destroy(), and the state byte
- * holds a pointer's bits 32-39, never a valid state on x86-64 or AArch64
- * user addresses of the heap, so a stale incref or decref is still
- * reported.  The kept strings go back to the allocator when the
+ * holds a pointer's bits 32-39.  Those are rarely a valid state (0 to 3:
+ * about 4 regions in 256 of a mapped heap), so a stale incref or decref
+ * is mostly still reported; where the byte reads 0 or 1 the poisoned
+ * count still refuses it, and where it reads 2 or 3 (immortal) the call
+ * writes nothing.  The kept strings go back to the allocator when the
  * thread exits, detaches or calls intern_barrier().
  * ---------------------------------------------------------------------- */
 
@@ -355,14 +372,44 @@ static void reclaim_ripe(struct intern__reclaim *r, bool all)
 	}
 }
 
+/* Scopes against helpers: the handshake in the comment at the top. */
+int intern__scopes_used;
+unsigned long intern__helpers;
+
+void intern__scope_admit_slow(void)
+{
+	if (!__atomic_load_n(&intern__scopes_used, __ATOMIC_SEQ_CST))
+		__atomic_store_n(&intern__scopes_used, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&intern__helpers, __ATOMIC_SEQ_CST) != 0)
+		sched_yield();
+}
+
+/* May this thread wait for a grace period?  If so, end with help_end(). */
+static bool help_begin(void)
+{
+	if (urcu_memb_read_ongoing())
+		return false;
+	__atomic_fetch_add(&intern__helpers, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&intern__scopes_used, __ATOMIC_SEQ_CST))
+		return true;
+	__atomic_fetch_sub(&intern__helpers, 1, __ATOMIC_SEQ_CST);
+	return false;
+}
+
+static void help_end(void)
+{
+	__atomic_fetch_sub(&intern__helpers, 1, __ATOMIC_SEQ_CST);
+}
+
 /*
- * Help: wait for a grace period here and free every closed batch.  Inside
- * the caller's own read-side section (a misuse) waiting would deadlock, so
- * the oldest batches go to call_rcu instead, down to the bound.
+ * Help: wait for a grace period here and free every closed batch.  Where
+ * waiting could deadlock (inside the caller's own read-side section, a
+ * misuse; or once scopes are in use, see the top) the oldest batches go
+ * to call_rcu instead, down to the bound.
  */
 static void help(struct intern__reclaim *r)
 {
-	if (urcu_memb_read_ongoing()) {
+	if (!help_begin()) {
 		while (r->closed > THREAD_CLOSED_MAX)
 			hand_over(pop_oldest(r));
 		return;
@@ -371,6 +418,7 @@ static void help(struct intern__reclaim *r)
 	const unsigned long t = gp_number();
 
 	intern__synchronize();
+	help_end();
 	gp_ended(t);
 	__atomic_fetch_add(&counts.helped, 1, __ATOMIC_RELAXED);
 	reclaim_ripe(r, true);

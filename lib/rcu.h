@@ -161,6 +161,29 @@ void intern__call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *));
 /* Wait for a grace period.  Not inside a read-side section. */
 void intern__synchronize(void);
 
+/* Let the calling thread, in no scope yet, begin its outermost scope: once
+ * no killer is waiting for a grace period, and none will from then on
+ * (rcu.c, "Scopes end the helping").  Two loads when scopes are in use
+ * and nobody helps: the common case. */
+/* Is the calling thread inside a read-side section (a scope, or its own
+ * liburcu section)?  Then it must not wait for a grace period. */
+static inline bool intern__in_read_section(void)
+{
+	return URCU_TLS(urcu_memb_reader).registered && urcu_memb_read_ongoing();
+}
+
+extern int intern__scopes_used;
+extern unsigned long intern__helpers;
+void intern__scope_admit_slow(void);
+
+static inline void intern__scope_admit(void)
+{
+	if (__builtin_expect(!__atomic_load_n(&intern__scopes_used, __ATOMIC_SEQ_CST) ||
+				     __atomic_load_n(&intern__helpers, __ATOMIC_SEQ_CST) != 0,
+			     0))
+		intern__scope_admit_slow();
+}
+
 /*
  * Destroy the string `obj` (poison, then free or keep for reuse) once every
  * read-side section that might see it has ended: batched per thread, and

@@ -129,6 +129,8 @@ INTERN_API void intern_scope_enter(void)
 {
 	struct intern__thread *const me = intern__self_get();
 
+	if (me->scope_depth == 0)
+		intern__scope_admit(); /* no killer waits for this scope */
 	section_enter(intern__reader(me)); /* registers the thread if needed */
 	me->scope_depth++;
 }
@@ -265,6 +267,18 @@ fail:
 	return NULL;
 }
 
+/* Is `s` a string `interp` may hand out: its own (a dynamic string it
+ * owns, its snapshot's), or a static one, which every interpreter shares?
+ * A string borrowed in another interpreter is not. */
+static bool belongs_to(const struct intern_interp *interp, const struct intern_str *s)
+{
+	if (intern__is_mapped(s))
+		return interp->snap && intern__snap_holds(interp->snap, s);
+	if (intern__is_static(s))
+		return true;
+	return __atomic_load_n(&s->ob_owner, __ATOMIC_RELAXED) == interp->id;
+}
+
 INTERN_API struct intern_str *intern_promote(struct intern_interp *interp, struct intern_str *s)
 {
 	if (!intern__interp_ok(interp) || !s || !intern__str_sane(s) ||
@@ -272,9 +286,10 @@ INTERN_API struct intern_str *intern_promote(struct intern_interp *interp, struc
 		errno = EINVAL;
 		return NULL;
 	}
-	/* Live: count it (R1: never from 0). */
-	if (intern__take_ref(s))
+	/* Live and this interpreter's: count it (R1: never from 0). */
+	if (belongs_to(interp, s) && intern__take_ref(s))
 		return s;
-	/* Dying (S4): its bytes are readable until the scope ends. */
+	/* Dying (S4): its bytes are readable until the scope ends.  Or
+	 * another interpreter's: this one's canonical copy. */
 	return intern_bytes(interp, intern__data(s), s->ob_len);
 }

@@ -94,7 +94,7 @@ static void on_thread_exit(void *arg)
  * again, it is registered again lazily and the exit path gives that back. */
 INTERN_API int intern_thread_detach(void)
 {
-	if (URCU_TLS(urcu_memb_reader).registered && urcu_memb_read_ongoing())
+	if (intern__in_read_section())
 		return -EBUSY;
 	give_back();
 	return 0;

@@ -222,6 +222,93 @@ START_TEST(test_exit_without_enter_is_misuse)
 }
 END_TEST
 
+/* intern_interp_free() inside a scope would wait for its own grace period:
+ * refused as a misuse before anything is torn down. */
+static void free_inside_scope(void *arg)
+{
+	struct intern_interp *in = intern_interp_new(NULL);
+	struct intern_str *s = intern_bytes(in, "still-here", 10);
+
+	(void)arg;
+	intern_scope_enter();
+	intern_interp_free(in); /* refused */
+	intern_barrier();       /* refused */
+	intern_scope_exit();
+	if (!interned(in, "still-here"))
+		_exit(3);
+	intern_str_decref(s);
+	intern_interp_free(in);
+}
+
+START_TEST(test_free_inside_scope_is_misuse)
+{
+	char err[1024];
+	int status = test_in_child(free_inside_scope, NULL, err, sizeof(err));
+
+	ck_assert_msg(strstr(err, "intern_interp_free inside a scope") != NULL, "%s", err);
+	if (TEST_CHECKING_BUILD) {
+		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %#x",
+			      status);
+	} else {
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x: %s",
+			      status, err);
+		ck_assert_msg(strstr(err, "intern_barrier inside a scope") != NULL, "%s", err);
+	}
+}
+END_TEST
+
+/* A thread inside a scope waits for a lock that a killer, in no scope,
+ * holds while it drops enough last references to pass its reclamation
+ * bound (2,176 dead strings): the killer must not wait for a grace
+ * period, which would wait for the scope (rcu.c, "Scopes end the
+ * helping"). */
+static pthread_mutex_t app_lock = PTHREAD_MUTEX_INITIALIZER;
+static int waiter_in_scope;
+
+static void *scope_waits_for_lock(void *arg)
+{
+	(void)arg;
+	intern_scope_enter();
+	__atomic_store_n(&waiter_in_scope, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&app_lock);
+	pthread_mutex_unlock(&app_lock);
+	intern_scope_exit();
+	return NULL;
+}
+
+static void killer_holds_lock(void *arg)
+{
+	struct intern_interp *in = intern_interp_new(NULL);
+	pthread_t t;
+	char buf[32];
+
+	(void)arg;
+	alarm(20); /* a deadlock ends the child: SIGALRM */
+	pthread_mutex_lock(&app_lock);
+	pthread_create(&t, NULL, scope_waits_for_lock, NULL);
+	while (!__atomic_load_n(&waiter_in_scope, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	usleep(20000); /* the waiter blocks on app_lock inside its scope */
+	for (unsigned i = 0; i < 40000; i++) {
+		int n = snprintf(buf, sizeof(buf), "killed-%u", i);
+
+		intern_str_decref(intern_bytes(in, buf, (size_t)n));
+	}
+	pthread_mutex_unlock(&app_lock);
+	pthread_join(t, NULL);
+	intern_interp_free(in);
+}
+
+START_TEST(test_killer_never_waits_for_a_scope)
+{
+	char err[512];
+	int status = test_in_child(killer_holds_lock, NULL, err, sizeof(err));
+
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x: %s", status,
+		      err);
+}
+END_TEST
+
 static void *exit_inside_scope(void *arg)
 {
 	struct intern_interp *in = arg;
@@ -448,9 +535,11 @@ int main(void)
 	const TTest *const tc_promote[] = { test_promote_live, test_promote_dying,
 					    test_decref_oom_in_scope, NULL };
 	const TTest *const tc_misuse[] = { test_outside_a_scope, test_exit_without_enter_is_misuse,
-					   test_thread_exits_inside_scope, NULL };
+					   test_thread_exits_inside_scope,
+					   test_free_inside_scope_is_misuse, NULL };
 	const TTest *const tc_map[] = { test_map_set_steal, NULL };
-	const TTest *const tc_threads[] = { test_die_while_borrowed_threads, NULL };
+	const TTest *const tc_threads[] = { test_die_while_borrowed_threads,
+					    test_killer_never_waits_for_a_scope, NULL };
 	const struct test_case cases[] = {
 		{ "borrow", tc_borrow, 0 },   { "promote", tc_promote, 0 },
 		{ "misuse", tc_misuse, 0 },   { "map", tc_map, 0 },
