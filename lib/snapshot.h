@@ -97,6 +97,17 @@ static inline uint64_t intern__snap_hash(uint64_t seed, const char *data, size_t
  * opened with INTERN_SNAPSHOT_TRUSTED whose index lies still reads only
  * inside the mapping.
  */
+/* Does a record's header say what every snapshot string's must: state
+ * IMMORTAL_STATIC, flags STATIC | MAPPED, owner 0?  The full check proves
+ * it for every record at open; a trusted file's lookups ask it of each
+ * record they return, so a lying header never reaches a caller that would
+ * count or file it (one 4-byte compare on a line the lookup has loaded). */
+static inline bool intern__snap_header_ok(const struct intern_str *s)
+{
+	return s->ob_state == INTERN_IMMORTAL_STATIC &&
+	       s->ob_flags == (INTERN_STR_F_STATIC | INTERN_STR_F_MAPPED) && s->ob_owner == 0;
+}
+
 static inline struct intern_str *intern__snap_find(const struct intern_snapshot *snap,
 						   const char *data, size_t len)
 {
@@ -116,7 +127,7 @@ static inline struct intern_str *intern__snap_find(const struct intern_snapshot 
 			continue;
 		s = (const struct intern_str *)(snap->base + at);
 		if (intern__same_bytes(s, data, len))
-			return (struct intern_str *)s; /* never written: PROT_READ */
+			return intern__snap_header_ok(s) ? (struct intern_str *)s : NULL;
 	}
 	return NULL;
 }
@@ -131,7 +142,8 @@ static inline struct intern_str *intern__snap_record(const struct intern_snapsho
 	const struct intern_str *s = (const struct intern_str *)(snap->base + at);
 
 	if (at < snap->str_begin || at % INTERN__SNAP_STR_ALIGN ||
-	    at + sizeof(*s) >= snap->str_end || s->ob_len >= snap->str_end - at - sizeof(*s))
+	    at + sizeof(*s) >= snap->str_end || s->ob_len >= snap->str_end - at - sizeof(*s) ||
+	    !intern__snap_header_ok(s))
 		return NULL;
 	return (struct intern_str *)s;
 }

@@ -888,6 +888,50 @@ START_TEST(test_trusted_lies)
 }
 END_TEST
 
+/* A trusted file whose records lie about their headers (a mortal state,
+ * or STATIC without MAPPED): lookups never return such a record, so it is
+ * never counted (a write to the read-only mapping would fault) nor filed
+ * in another interpreter's table; the bytes are interned as any others. */
+START_TEST(test_trusted_lying_headers)
+{
+	struct intern_interp *interp, *other;
+	struct file f;
+	char buf[48];
+
+	make_dir();
+	f = slurp(write_words("a.snap"));
+	{
+		const uint64_t *ids = (const uint64_t *)(f.p + hdr(&f)->ids_offset);
+
+		for (uint32_t id = 0; id < hdr(&f)->count; id++) {
+			struct intern_str *rec = (struct intern_str *)(f.p + ids[id]);
+
+			rec->ob_state = id % 2 ? INTERN_IMMORTAL_STATIC : INTERN_MORTAL;
+			rec->ob_flags = id % 2 ? INTERN_STR_F_STATIC : 0;
+		}
+	}
+	spill(path_of("headers.snap"), f.p, f.size);
+	interp = interp_of(path_of("headers.snap"), INTERN_SNAPSHOT_TRUSTED);
+	other = intern_interp_new(NULL);
+	ck_assert_ptr_nonnull(other);
+	for (unsigned i = 0; i < NWORDS; i++) {
+		struct intern_str *s = intern_bytes(interp, buf, word(i, buf));
+
+		ck_assert_ptr_nonnull(s);
+		ck_assert_uint_eq(intern_str_state(s), INTERN_MORTAL); /* not the record */
+		ck_assert_int_eq(intern_mortal(other, &s), 0);
+		intern_str_decref(s);
+		errno = 0;
+		ck_assert_ptr_null(intern_id_str(interp, i));
+		ck_assert_int_eq(errno, ENOENT);
+	}
+	intern_interp_free(other);
+	intern_interp_free(interp);
+	free(f.p);
+	remove_dir();
+}
+END_TEST
+
 /* A string area larger than the loader's read buffer (256 KiB): strings
  * straddle its refills, and two are longer than it (read in place).  The
  * file is accepted and every string found; damage after the first refill
@@ -1026,7 +1070,7 @@ int main(void)
 	const TTest *const tc_proc[] = { test_fork, test_threads, NULL };
 	const TTest *const tc_refused[] = { test_refused_basic, test_refused_header,
 					    test_refused_body, test_refused_index,
-					    test_trusted_lies, test_large_area, NULL };
+					    test_trusted_lies, test_trusted_lying_headers, test_large_area, NULL };
 	const TTest *const tc_oom[] = { test_enomem, NULL };
 	const struct test_case cases[] = {
 		{ "map", tc_map, 60 },	       { "ids", tc_ids, 60 },
