@@ -15,8 +15,10 @@ set arrow from 2, graph 0 to 2, graph 1 nohead dashtype 2
 set label 'cores' at 2, graph 0.97 offset 0.5,0
 plot \
   'docs/bench/plots/hot-mortal.dat' using 1:2 title columnheader(2) with points pointtype 9 pointsize 2.5 linetype 1, \
-  'docs/bench/plots/hot-mortal.dat' using 1:3 title columnheader(3) with linespoints linewidth 3.5 pointtype 7 pointsize 1.2 linetype 3, \
-  'docs/bench/plots/hot-mortal.dat' using 1:4 title columnheader(4) with linespoints linewidth 1.5 pointtype 7 pointsize 0.8 linetype 4, \
-  'docs/bench/plots/hot-mortal.dat' using 1:5 title columnheader(5) with linespoints linewidth 1.5 pointtype 7 pointsize 0.8 linetype 5, \
-  'docs/bench/plots/hot-mortal.dat' using 1:6 title columnheader(6) with linespoints linewidth 1.5 pointtype 7 pointsize 0.8 linetype 7, \
-  'docs/bench/plots/hot-mortal.dat' using 1:7 title columnheader(7) with linespoints linewidth 1.5 pointtype 7 pointsize 0.8 linetype 8
+  'docs/bench/plots/hot-mortal.dat' using 1:3 title columnheader(3) with linespoints linewidth 3.5 pointtype 7 pointsize 1.2 linetype 2, \
+  'docs/bench/plots/hot-mortal.dat' using 1:4 title columnheader(4) with linespoints linewidth 3.5 pointtype 7 pointsize 1.2 linetype 3, \
+  'docs/bench/plots/hot-mortal.dat' using 1:5 title columnheader(5) with linespoints linewidth 3.5 pointtype 7 pointsize 1.2 linetype 4, \
+  'docs/bench/plots/hot-mortal.dat' using 1:6 title columnheader(6) with linespoints linewidth 1.5 pointtype 7 pointsize 0.8 linetype 5, \
+  'docs/bench/plots/hot-mortal.dat' using 1:7 title columnheader(7) with linespoints linewidth 1.5 pointtype 7 pointsize 0.8 linetype 6, \
+  'docs/bench/plots/hot-mortal.dat' using 1:8 title columnheader(8) with linespoints linewidth 1.5 pointtype 7 pointsize 0.8 linetype 8, \
+  'docs/bench/plots/hot-mortal.dat' using 1:9 title columnheader(9) with linespoints linewidth 1.5 pointtype 7 pointsize 0.8 linetype 9
