@@ -5,7 +5,7 @@ usage: summarize.py RESULTS.csv [SAME-HASH.csv]
 
 Prints, for each workload, the median Mops/s of every row at every thread
 count; with a second file (the same run with --same-hash), each cell of the
-first file is followed by the same-hash figure in parentheses.  Then the
+first file is followed by the same-hash figure in brackets.  Then the
 benchmark's own target lines (PASS/MISS) of the first file.
 """
 import csv
@@ -59,8 +59,8 @@ def main(argv):
             for t in threads:
                 v = fmt(by_t.get(t))
                 s = same.get((w, impl), {}).get(t)
-                if v and s is not None and impl not in ("limit", "glib"):
-                    v += " (%s)" % fmt(s)
+                if v and s is not None and impl != "glib":
+                    v += " [%s]" % fmt(s)
                 out.append(v)
             name = "**%s**" % impl if impl.startswith("libintern") else impl
             print("| %s | %s | %s |" % (title if first else "", name, " | ".join(out)))
