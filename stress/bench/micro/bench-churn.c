@@ -21,11 +21,12 @@
 
 #include <intern.h>
 #include "bench-args.h"
+#include "bench-keys.h"
 
 #define KEYS 4096
 #define RUNS 21
 
-static char key_buf[KEYS][32];
+static char key_buf[KEYS][BENCH_KEY_SIZE];
 static size_t key_len[KEYS];
 static unsigned order[KEYS];
 
@@ -57,22 +58,7 @@ static __attribute__((noinline)) uintptr_t churn_loop(struct intern_interp *inte
 
 static void make_keys(void)
 {
-	uint64_t x = 0x9e3779b97f4a7c15ull;
-
-	for (unsigned k = 0; k < KEYS; k++) {
-		x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-		key_len[k] = (size_t)snprintf(key_buf[k], sizeof(key_buf[k]), "%.*s_%u",
-					      (int)(1 + (x >> 40) % 19),
-					      "request_header_value_field", k);
-		order[k] = k;
-	}
-	for (unsigned k = KEYS - 1; k > 0; k--) {
-		unsigned j, t;
-
-		x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
-		j = (unsigned)((x >> 33) % (k + 1));
-		t = order[k], order[k] = order[j], order[j] = t;
-	}
+	bench_make_keys(key_buf, key_len, order, KEYS);
 }
 
 int main(int argc, char **argv)
