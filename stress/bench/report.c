@@ -527,7 +527,7 @@ static void summary_line(const struct bench_report *r, size_t w, size_t count[3]
 						   "%s%u thr %.2fx %s", len[k] ? ", " : "",
 						   o->threads[t], lib / alt, r->impls[best]->name);
 	}
-	printf("  %-12s", r->workloads[w].name);
+	printf("  %-14s", r->workloads[w].name);
 	for (int k = 0, first = 1; k < 3; k++) {
 		if (!len[k])
 			continue;
