@@ -387,7 +387,9 @@ void intern__scope_admit_slow(void)
 /* May this thread wait for a grace period?  If so, end with help_end(). */
 static bool help_begin(void)
 {
-	if (urcu_memb_read_ongoing())
+	/* The flag is never cleared: once it reads set, no handshake is
+	 * needed, and `helpers` is not written. */
+	if (urcu_memb_read_ongoing() || __atomic_load_n(&intern__scopes_used, __ATOMIC_ACQUIRE))
 		return false;
 	__atomic_fetch_add(&intern__helpers, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&intern__scopes_used, __ATOMIC_SEQ_CST))
